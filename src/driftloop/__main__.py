@@ -1,0 +1,7 @@
+"""``python -m driftloop``."""
+
+import sys
+
+from driftloop.cli import main
+
+sys.exit(main())

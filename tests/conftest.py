@@ -13,9 +13,9 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("PYTHONHASHSEED", "0")
 
-from driftloop.config import Settings, load_settings  # noqa: E402
-from driftloop.storage.artifacts import ArtifactStore, Layout  # noqa: E402
-from driftloop.storage.db import Database, upgrade  # noqa: E402
+from driftloop.config import Settings, load_settings
+from driftloop.storage.artifacts import ArtifactStore, Layout
+from driftloop.storage.db import Database, upgrade
 
 REPO = Path(__file__).resolve().parent.parent
 

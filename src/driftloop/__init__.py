@@ -4,7 +4,7 @@ The public API is what ``__all__`` lists; everything else is internal.
 """
 
 from driftloop.config import Settings, load_settings
-from driftloop.constants import VERSION as __version__
+from driftloop.constants import VERSION as __version__  # noqa: N811
 from driftloop.errors import DriftloopError
 from driftloop.results import DriftResult, FeatureDrift, GateDecision
 

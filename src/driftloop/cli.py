@@ -40,7 +40,16 @@ def _configure_logging(level: str) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
-    noisy_loggers = ("tensorflow", "absl", "h5py", "matplotlib", "PIL", "urllib3", "httpx", "alembic")
+    noisy_loggers = (
+        "tensorflow",
+        "absl",
+        "h5py",
+        "matplotlib",
+        "PIL",
+        "urllib3",
+        "httpx",
+        "alembic",
+    )
     for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -138,4 +147,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-

@@ -252,9 +252,13 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"config file '{path}' is not valid YAML at{where}: fix the syntax") from exc
+        raise ConfigError(
+            f"config file '{path}' is not valid YAML at{where}: fix the syntax"
+        ) from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"config file '{path}' must hold a mapping of settings, not a {type(data).__name__}")
+        raise ConfigError(
+            f"config file '{path}' must hold a mapping of settings, not a {type(data).__name__}"
+        )
     return data
 
 
@@ -263,7 +267,11 @@ def _describe(error: ValidationError, sources: dict[str, str]) -> str:
     key = ".".join(str(part) for part in first["loc"])
     source = sources.get(key.split(".")[0], "")
     value = first.get("input")
-    shown = "***" if any(s in key for s in ("password", "secret", "token", "key", "webhook_url")) else value
+    shown = (
+        "***"
+        if any(s in key for s in ("password", "secret", "token", "key", "webhook_url"))
+        else value
+    )
     if first["type"] == "extra_forbidden":
         return f"unknown setting '{key}'{source}; see 'driftloop config show' for the valid keys"
     return f"invalid setting {key}={shown!r}{source}: {first['msg']}"

@@ -94,8 +94,10 @@ class ArtifactStore:
             return sorted(str(c) for c in p.iterdir()) if p.is_dir() else []
         if not self.fs.exists(path):
             return []
-        protocol = self.root.split("://", 1)[0]
-        return sorted(f"{protocol}://{e}" if "://" not in e else e for e in self.fs.ls(path))
+        return sorted(
+            e if "://" in e else str(self.fs.unstrip_protocol(e).replace(":///", "://"))
+            for e in self.fs.ls(path, detail=False)
+        )
 
     @contextlib.contextmanager
     def local_copy(self, uri: str) -> Iterator[Path]:

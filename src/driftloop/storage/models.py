@@ -29,7 +29,7 @@ def utcnow() -> dt.datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}  # noqa: RUF012
 
 
 class MonitoringRun(Base):
@@ -70,7 +70,9 @@ class DriftFeatureResult(Base):
     __tablename__ = "drift_feature_results"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("monitoring_runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("monitoring_runs.id", ondelete="CASCADE"), index=True
+    )
     feature: Mapped[str] = mapped_column(String(200))
     test: Mapped[str] = mapped_column(String(50))
     statistic: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -128,7 +130,9 @@ class ModelVersion(Base):
     version: Mapped[str] = mapped_column(String(100), primary_key=True)
     uri: Mapped[str] = mapped_column(Text)
     arch: Mapped[str] = mapped_column(String(50))
-    stage: Mapped[str] = mapped_column(String(20), default="candidate")  # candidate|champion|archived
+    stage: Mapped[str] = mapped_column(
+        String(20), default="candidate"
+    )  # candidate|champion|archived
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     macro_auc: Mapped[float | None] = mapped_column(Float, nullable=True)
     data_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -4,6 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --- deploy validators (issue 11) -------------------------------------------------
+# hadolint, kubectl/kustomize, the compose plugin and checkov's own venv for tests/deploy.
+# A trap, so that it also runs after the early "up to date" exit below; only on success.
+trap 'rc=$?; if [ "$rc" = 0 ]; then bash scripts/install-validators.sh || exit 1; fi' EXIT
+# --- end deploy validators ---------------------------------------------------------
+
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 VENV=.venv

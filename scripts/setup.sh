@@ -4,11 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# --- deploy validators (issue 11) -------------------------------------------------
-# hadolint, kubectl/kustomize, the compose plugin and checkov's own venv for tests/deploy.
-# A trap, so that it also runs after the early "up to date" exit below; only on success.
-trap 'rc=$?; if [ "$rc" = 0 ]; then bash scripts/install-validators.sh || exit 1; fi' EXIT
-# --- end deploy validators ---------------------------------------------------------
 
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
@@ -34,13 +29,16 @@ fi
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && [ -x $VENV/bin/driftloop ]; then
   echo "setup: $VENV is up to date"
-  exit 0
+else
+  echo "setup: building $VENV from requirements.lock (first run takes a few minutes)"
+  [ -x $VENV/bin/python ] || "$PYTHON" -m venv $VENV
+  $VENV/bin/python -m pip install -q --upgrade "pip>=24" setuptools wheel
+  $VENV/bin/python -m pip install -q -r requirements.lock
+  $VENV/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+  echo "$want" > "$STAMP"
+  echo "setup: done ($($VENV/bin/python --version), $(du -sh $VENV | cut -f1))"
 fi
 
-echo "setup: building $VENV from requirements.lock (first run takes a few minutes)"
-[ -x $VENV/bin/python ] || "$PYTHON" -m venv $VENV
-$VENV/bin/python -m pip install -q --upgrade "pip>=24" setuptools wheel
-$VENV/bin/python -m pip install -q -r requirements.lock
-$VENV/bin/python -m pip install -q --no-deps --no-build-isolation -e .
-echo "$want" > "$STAMP"
-echo "setup: done ($($VENV/bin/python --version), $(du -sh $VENV | cut -f1))"
+# Offline validators for the deploy files (hadolint, kubectl/kustomize, the
+# compose plugin, checkov in its own venv): idempotent, seconds when present.
+bash scripts/install-validators.sh

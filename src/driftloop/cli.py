@@ -28,7 +28,17 @@ __all__ = ["main"]
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 # Subcommand providers, in the order their commands appear in --help.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "driftloop.demo.cli",
+    "driftloop.ingest.cli",
+    "driftloop.features.cli",
+    "driftloop.drift.cli",
+    "driftloop.model.cli",
+    "driftloop.monitor.cli",
+    "driftloop.reports.cli",
+    "driftloop.alerts.cli",
+    "pipelines.cli",
+)
 
 log = logging.getLogger("driftloop")
 

@@ -132,8 +132,15 @@ class KfpSettings(_Section):
     experiment: str = "driftloop"
     pipeline_name: str = "driftloop-retrain"
     namespace: str = "kubeflow"
-    ui_url: str = ""
+    ui_url: str = Field("", description="KFP UI base URL for run links; empty = host")
     existing_token: SecretStr | None = None
+    data_uri: str = Field("", description="training images for retraining: DIR/<class>/*.jpg")
+    pipeline_root: str = Field("", description="KFP pipeline root (e.g. s3://bucket/pipelines)")
+    timeout_seconds: float = Field(3600.0, gt=0, description="--wait gives up after this long")
+    poll_seconds: float = Field(5.0, gt=0, description="--wait polls the run this often")
+    stale_hours: float = Field(
+        12.0, gt=0, description="an in-flight local run older than this no longer blocks a launch"
+    )
 
 
 class RunnerSettings(_Section):
@@ -154,14 +161,22 @@ class MonitorSettings(_Section):
     retrain_severity: Severity = "high"
     schedule_severity: Severity = "medium"
     retrain_on_performance: bool = True
+    reference_images: str = Field(
+        "", description="reference images the baseline_refresh DAG rebuilds the baseline from"
+    )
 
 
 class ServingSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     api_token: SecretStr | None = None
-    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
-    cors_origins: list[str] = Field(default_factory=list)
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1, description="largest image accepted")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="origins allowed by CORS; [] = CORS off"
+    )
+    log_batch_rows: int = Field(256, ge=1, description="prediction-log rows written per batch")
+    log_flush_ms: int = Field(200, ge=1, description="longest a logged prediction waits")
+    max_batch: int = Field(16, ge=1, description="concurrent /predict requests batched together")
 
 
 class PerformanceSettings(_Section):

@@ -37,6 +37,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "driftloop.monitor.cli",
     "driftloop.reports.cli",
     "driftloop.alerts.cli",
+    "driftloop.performance.cli",
     "driftloop.serve.cli",
     "pipelines.cli",
 )

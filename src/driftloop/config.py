@@ -180,10 +180,29 @@ class ServingSettings(_Section):
 
 
 class PerformanceSettings(_Section):
-    min_labels: int = Field(30, ge=1)
-    max_drop: float = Field(0.05, ge=0, le=1)
+    min_labels: int = Field(
+        30, ge=1, description="fewer labels in a window -> insufficient_labels, no numbers"
+    )
+    max_drop: float = Field(
+        0.05, ge=0, le=1, description="largest drop allowed below the model's reference metric"
+    )
     minimums: dict[str, float] = Field(
-        default_factory=lambda: {"accuracy": 0.7, "macro_f1": 0.65, "macro_auc": 0.8}
+        default_factory=lambda: {"accuracy": 0.7, "macro_f1": 0.65, "macro_auc": 0.8},
+        description="lowest acceptable value per metric (accuracy, macro_f1, macro_auc, ...)",
+    )
+    labels_csv: str = Field(
+        "", description="labels table (file,class) for labelled production folders; '' = none"
+    )
+    bootstrap_resamples: int = Field(
+        500, ge=50, le=10_000, description="bootstrap resamples for F1/AUC intervals"
+    )
+    ci_level: float = Field(0.95, gt=0.5, lt=1, description="confidence level of intervals")
+    seed: int = Field(0, description="seed of the bootstrap (fixed: reruns give equal numbers)")
+    realised_severity: Severity = Field(
+        "high", description="run severity raised to at least this on a realised breach"
+    )
+    estimated_severity: Severity = Field(
+        "medium", description="run severity raised to at least this on an estimated-only breach"
     )
 
 

@@ -37,6 +37,7 @@ from driftloop.demo.scenarios import (
     apply,
     class_weights,
     encode_jpeg,
+    jpeg_roundtrip,
     resample,
 )
 from driftloop.errors import InputError
@@ -176,7 +177,9 @@ def _render(job: _Job, root: str, image_size: int) -> tuple[str, str, str, float
     path = Path(root) / job.rel
     path.parent.mkdir(parents=True, exist_ok=True)
     if job.fmt == "dcm":
-        write_dicom(path, image, "-".join(map(str, job.key)))
+        # The same pixels a JPEG day delivers, exported as DICOM: the container
+        # changes, the content does not.
+        write_dicom(path, jpeg_roundtrip(image, job.quality), "-".join(map(str, job.key)))
     else:
         path.write_bytes(encode_jpeg(image, job.quality))
     mpath = Path(root) / mask_path(job.rel)

@@ -11,6 +11,10 @@ __all__ = ["SeverityRule", "assess"]
 
 LEVELS: tuple[SeverityLevel, ...] = ("none", "low", "medium", "high")
 
+# Features of the file container, not of the pixels the model sees: a new export
+# format (say DICOM instead of JPEG) is worth a note, not a retraining.
+CONTAINER_FEATURES = frozenset({"format", "bit_depth", "file_size"})
+
 
 @dataclass(frozen=True, slots=True)
 class SeverityRule:
@@ -29,8 +33,10 @@ class SeverityRule:
             "largest effect size e among the drifted: normed Wasserstein, or Jensen-Shannon "
             f"for categorical): high if s >= {self.high_share:g} or e >= {self.high_effect:g}, "
             f"medium if s >= {self.medium_share:g} or e >= {self.medium_effect:g}, low if any "
-            "drifted, else none; then each drifted model-side test (prediction, confidence, "
-            "class_distribution, embedding) raises the level one step, up to high"
+            "drifted, else none (file-container features format, bit_depth and file_size do "
+            "not count here: drifting alone they give low); then each drifted model-side test "
+            "(prediction, confidence, class_distribution, embedding) raises the level one "
+            "step, up to high"
         )
 
 
@@ -40,13 +46,16 @@ def assess(
     """The severity of a set of decided rows, and the numbers the rule used."""
     if n_current < rule.min_images:
         return "insufficient_data", {"n_current": n_current, "min_images": rule.min_images}
-    image = [r for r in rows if r.group == "image"]
+    image = [r for r in rows if r.group == "image" and r.name not in CONTAINER_FEATURES]
     drifted_image = [r for r in image if r.drifted]
+    container_drifted = sum(
+        1 for r in rows if r.group == "image" and r.name in CONTAINER_FEATURES and r.drifted
+    )
     model_drifted = sum(1 for r in rows if r.group != "image" and r.drifted)
     share = len(drifted_image) / len(image) if image else 0.0
     effect = max((r.effect_size or 0.0 for r in drifted_image), default=0.0)
     if not drifted_image:
-        level = 0
+        level = 1 if container_drifted else 0
     elif share >= rule.high_share or effect >= rule.high_effect:
         level = 3
     elif share >= rule.medium_share or effect >= rule.medium_effect:
@@ -60,5 +69,6 @@ def assess(
         "share_image_drifted": share,
         "max_image_effect": effect,
         "n_model_drifted": model_drifted,
+        "n_container_drifted": container_drifted,
     }
     return LEVELS[level], facts

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
+from driftloop.features.extract import _init_worker
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -51,10 +53,15 @@ def _decode_only(path: str) -> None:
     Image.open(path).load()
 
 
-def _features(path: str) -> dict[str, object]:
-    from driftloop.features.compute import image_features
+def _features(path: str) -> object:
+    # The very function extract's workers run: decode at the working size, every
+    # catalog image feature, the row returned as a tuple (what crosses the pipe).
+    from driftloop.features.extract import _one
 
-    return image_features(path, 128, None, "JPEG")
+    row, _, error = _one((path, "", "JPEG", None))
+    if row is None:
+        raise RuntimeError(error)
+    return row
 
 
 def throughput(paths: list[str], workers: int, rounds: int = 3) -> tuple[float, float]:
@@ -72,6 +79,47 @@ def throughput(paths: list[str], workers: int, rounds: int = 3) -> tuple[float, 
                 pass
             feat.append(len(paths) / (time.perf_counter() - t))
     return statistics.median(base), statistics.median(feat)
+
+
+def _draft_only(path: str) -> None:
+    im = Image.open(path)
+    im.draft("L", (128, 128))  # on a fresh JPEG, before load(): libjpeg DCT scaling to 1/4
+    im.load()
+    assert im.size == (128, 128), im.size
+
+
+def cpu_per_image(paths: list[str], rounds: int = 3) -> dict[str, float]:
+    """CPU ms per image in this process: immune to other users' load on the machine."""
+    _init_worker(128, 0)
+    fns = {"base": _decode_only, "draft": _draft_only, "feat": _features}
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t = time.process_time()
+            for p in paths:
+                fn(p)
+            best[name] = min(best[name], (time.process_time() - t) / len(paths) * 1e3)
+    return best
+
+
+def blockiness_by_quality(folder: Path) -> list[tuple[int, float, float]]:
+    """Blockiness of one bench image saved at several qualities: full-res grid vs draft grid."""
+    import io
+
+    from driftloop.features.compute import blockiness, image_features
+
+    folder.mkdir(parents=True, exist_ok=True)
+    src = np.asarray(Image.open(make_images(folder, 1)[0]))
+    out = []
+    for q in (10, 30, 60, 95):
+        path = folder / f"q{q}.jpg"
+        Image.fromarray(src).save(path, quality=q)
+        full = image_features(str(path), 128)["blockiness"]
+        im = Image.open(io.BytesIO(path.read_bytes()))
+        im.draft("L", (128, 128))
+        im.load()
+        out.append((q, full, blockiness(np.asarray(im), 2)))  # 8x8 blocks are 2x2 at 1/4
+    return out
 
 
 _MEM_CHILD = """
@@ -128,6 +176,10 @@ def main() -> int:
         t = time.perf_counter()
         paths = make_images(tmp, args.images)
         print(f"made {len(paths)} images in {time.perf_counter() - t:.1f}s", flush=True)
+        cpu = cpu_per_image(paths[:300])
+        cpu_base, cpu_draft, cpu_feat = cpu["base"], cpu["draft"], cpu["feat"]
+        print(f"CPU per image (ms): {cpu}", flush=True)
+        blocks = blockiness_by_quality(tmp / "quality")
         base, feat = throughput(paths, workers)
         ratio = feat / base
         print(
@@ -153,9 +205,36 @@ over 3 rounds; the medians are shown.
 | decode-only `Image.open(p).load()` | {base:.0f} img/s | baseline | |
 | image features (all catalog image columns) | {feat:.0f} img/s | | |
 | ratio features / decode-only | {ratio:.2f} | >= 0.80 | {"yes" if ok_speed else "no"} |
+| CPU per image, one process (min of 3): decode-only / features | {cpu_base:.3f} / {cpu_feat:.3f} ms | | |
+| CPU ratio features / decode-only (load-independent) | {cpu_base / cpu_feat:.2f} | >= 0.80 | {"yes" if cpu_base / cpu_feat >= 0.8 else "no"} |
+| CPU per image, draft decode to 128 (`im.draft("L", (128, 128))`, size checked) | {cpu_draft:.3f} ms | | |
 | parent peak RSS, 1,000 images | {mem[1000][0]:.0f} MB | | |
 | parent peak RSS, 20,000 images | {mem[20000][0]:.0f} MB | +{growth:.0f} MB | {"yes" if growth <= 100 else "no"} |
 | largest worker peak RSS, 1,000 / 20,000 | {mem[1000][1]:.0f} / {mem[20000][1]:.0f} MB | within 100 MB | {"yes" if growth_w <= 100 else "no"} |
+
+### Why not draft mode
+
+`im.draft("L", (128, 128))` is called on the freshly opened JPEG before `load()` and
+does shrink it to 128x128 (scale 1/4; the files are baseline, not progressive), yet
+it saves only {100 * (1 - cpu_draft / cpu_base):.0f} % of the decode here: on these
+files (quality 90, mild noise) libjpeg's Huffman decoding, which DCT scaling cannot
+skip, is most of the cost. And at 1/4 scale each 8x8 block becomes 2x2 pixels whose
+edges mostly vanish, so blockiness barely tracks JPEG quality any more (on the test
+phantom of tests/features it even inverted: quality 10 read 1.08, quality 95 1.10):
+
+| JPEG quality | blockiness, full-res 8x8 grid (what extract computes) | on the draft 1/4 grid |
+| --- | --- | --- |
+{chr(10).join(f"| {q} | {a:.2f} | {b:.2f} |" for q, a, b in blocks)}
+
+So extraction decodes once at full resolution, measures blockiness on the central
+128x128 crop (8-aligned) and box-averages (PIL `reduce`) to the working size. The
+rest of the per-image work is about 0.1 ms of numpy (histogram-based intensity
+statistics, Otsu, flat float32 differences with BLAS dot products for sharpness,
+noise and blockiness) plus returning a tuple row. Measured per image in one process
+while developing: full decode ≈ 0.35 ms, `reduce(4)` ≈ 0.04 ms, the central crop
+≈ 0.02 ms, feature maths ≈ 0.10-0.15 ms (about 60 numpy calls at ~1 µs overhead
+each dominate the 128x128 arithmetic). Meeting the bar would need all of that under
+≈ 0.09 ms per image; with draft decoding (and a broken blockiness) the CPU ratio reached ≈ 0.7.
 
 The 20,000-image run reuses the {args.images} files cyclically through a 20,000-row manifest
 and runs the real `driftloop.features.extract` (pool, shards, parquet parts).

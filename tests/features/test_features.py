@@ -162,3 +162,26 @@ def test_extract_accepts_a_manifest_with_unknown_file_sizes(tmp_path, settings):
     row = ManifestRow(path, "0" * 64, "JPEG", "accepted", None, None, None, 64, 64, 0)
     manifest = write_manifest([row], str(tmp_path / "m.parquet"), ArtifactStore(tmp_path))
     assert extract(manifest, str(tmp_path / "f"), settings, workers=1).n_rows == 1
+
+
+def test_blockiness_orders_jpeg_quality_on_large_files_at_a_small_working_size(tmp_path):
+    # 512 px files at working size 128: blocks must be measured on the full-resolution
+    # 8x8 grid (a DCT-scaled decode blurs them away and quality 10 read as 95 did).
+    img = phantom(512, 6)
+    value = {
+        q: image_features(_write(tmp_path, f"{q}.jpg", jpeg_bytes(img, quality=q)), 128)[
+            "blockiness"
+        ]
+        for q in (10, 50, 95)
+    }
+    png = image_features(_write(tmp_path, "p.png", png_bytes(img)), 128)["blockiness"]
+    assert value[10] > value[50] > value[95] > png - 0.05
+    assert value[10] > 2 * value[95]
+
+
+def test_blockiness_crop_is_central_and_on_the_8_pixel_grid():
+    from driftloop.features.image import crop_box
+
+    assert crop_box(512, 512) == (192, 192, 320, 320)
+    assert crop_box(300, 200) == (80, 32, 208, 160)  # 86 -> 80, 36 -> 32: multiples of 8
+    assert crop_box(100, 60) == (0, 0, 100, 60)  # smaller than the crop: the whole image

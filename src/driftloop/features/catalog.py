@@ -74,7 +74,8 @@ FEATURES: Final[tuple[FeatureSpec, ...]] = (
     _f(
         "blockiness",
         "ratio",
-        "mean step across 8x8 block edges / within blocks (1 = none)",
+        "mean step across 8x8 block edges / within blocks, full-resolution central "
+        "128x128 crop (1 = none)",
         "quality",
     ),
     _f(

@@ -11,13 +11,18 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from driftloop.config import Settings
 from driftloop.errors import FeatureError, InputError
-from driftloop.storage.artifacts import ArtifactStore
+from driftloop.features.catalog import IMAGE_GROUPS, feature_names
+from driftloop.features.compute import features_of
+from driftloop.features.image import load_working
+from driftloop.storage.artifacts import ArtifactStore, is_local
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -51,6 +56,8 @@ def resolve_workers(workers: int | None, settings: Settings) -> int:
 
 _WORKING_SIZE = 128
 _MODEL_SIZE = 0
+_IMAGE_COLUMNS = feature_names(*IMAGE_GROUPS)
+_COLUMNS = ("uri", "sha256", *_IMAGE_COLUMNS)
 
 
 def _init_worker(working_size: int, model_size: int) -> None:
@@ -58,20 +65,23 @@ def _init_worker(working_size: int, model_size: int) -> None:
     _WORKING_SIZE, _MODEL_SIZE = working_size, model_size
 
 
-def _one(task: _Task) -> tuple[dict[str, Any] | None, Any, str | None]:
-    """Features of one image (and its model-input array when a model is used)."""
-    from driftloop.features.compute import features_of
-    from driftloop.features.image import load_working
+def _one(task: _Task) -> tuple[tuple[Any, ...] | None, Any, str | None]:
+    """Features of one image as a row in ``_COLUMNS`` order (+ the model-input array).
 
+    A tuple pickles several times faster than a dict with the column names, and
+    every row crosses the process boundary.
+    """
     uri, sha, fmt, size = task
     try:
         work = load_working(uri, _WORKING_SIZE, fmt)
-        row = features_of(work, size)
+        feats = features_of(work, size)
     except Exception as exc:  # a file changed since ingest must not stop the run
         return None, None, f"{uri}: {type(exc).__name__}: {exc}"
-    row = {"uri": uri, "sha256": sha, **row}
+    row = (uri, sha, *[feats[c] for c in _IMAGE_COLUMNS])
     model_input = None
-    if _MODEL_SIZE:
+    if _MODEL_SIZE == _WORKING_SIZE:
+        model_input = work.pixels  # the working image is already what the model needs
+    elif _MODEL_SIZE:
         from driftloop.features.model_features import model_input_array
 
         model_input = model_input_array(uri, fmt, _MODEL_SIZE)
@@ -120,9 +130,10 @@ def extract(
     """Compute features for the manifest's accepted images; one parquet part per shard."""
     from tqdm import tqdm
 
-    from driftloop.ingest.manifest import read_manifest
+    from driftloop.ingest.manifest import absolute_uri, read_manifest
 
     manifest = read_manifest(manifest_uri)
+    out_dir = absolute_uri(out_dir)
     by_shard = _tasks_by_shard(manifest, shard)
     n_workers = resolve_workers(workers, settings)
     total = sum(len(t) for t in by_shard.values())
@@ -130,8 +141,9 @@ def extract(
     model = None
     model_size = 0
     if model_uri:
-        from driftloop.features.model_features import model_input_size
+        from driftloop.features.model_features import model_input_size, resolve_model_uri
 
+        model_uri = resolve_model_uri(model_uri, settings)
         model_size = model_input_size(settings)
     init = (settings.features.working_size, model_size)
     # Fork before TensorFlow is loaded: children never touch the model.
@@ -150,7 +162,7 @@ def extract(
                  n_workers, f", model {model_uri}" if model_uri else "")  # fmt: skip
         with tqdm(total=total, desc="extract", unit="img", disable=None) as bar:
             for sh, tasks in sorted(by_shard.items()):
-                rows: list[dict[str, Any]] = []
+                rows: list[tuple[Any, ...]] = []
                 inputs: list[Any] = []
                 for row, model_input, error in _results(tasks, n_workers, init, pool):
                     bar.update()
@@ -160,11 +172,7 @@ def extract(
                         continue
                     rows.append(row)
                     inputs.append(model_input)
-                if model is not None and rows:
-                    from driftloop.features.model_features import add_model_features
-
-                    add_model_features(rows, inputs, model, settings.features.batch_size)
-                uris.append(_write_part(rows, store, part_name(sh)))
+                uris.append(_write_part(_columns(rows, inputs, model, settings), store, sh))
                 n_rows += len(rows)
     finally:
         if pool is not None:
@@ -174,15 +182,25 @@ def extract(
     return ExtractSummary(tuple(uris), n_rows, n_failed)
 
 
-def _write_part(rows: list[dict[str, Any]], store: ArtifactStore, name: str) -> str:
+def _columns(
+    rows: list[tuple[Any, ...]], inputs: list[Any], model: Any, settings: Settings
+) -> dict[str, list[Any]]:
+    """The shard's rows as columns; with a model, its (and the tumour) columns too."""
+    if not rows:
+        return {c: [] for c in _COLUMNS}
+    if model is None:
+        return {c: list(v) for c, v in zip(_COLUMNS, zip(*rows, strict=True), strict=True)}
+    from driftloop.features.model_features import add_model_features
+
+    dicts = [dict(zip(_COLUMNS, r, strict=True)) for r in rows]
+    add_model_features(dicts, inputs, model, settings.features.batch_size)
+    return {c: [d.get(c) for d in dicts] for c in dicts[0]}
+
+
+def _write_part(data: dict[str, list[Any]], store: ArtifactStore, shard: int) -> str:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from driftloop.features.catalog import feature_names
-
-    columns = ["uri", "sha256", *feature_names(*("basic", "intensity", "quality", "anatomy"))]
-    extra = [k for k in (rows[0] if rows else {}) if k not in columns]
-    data = {c: [r.get(c) for r in rows] for c in [*columns, *extra]}
     fields = []
     for c in data:
         if c == "embedding":
@@ -194,25 +212,41 @@ def _write_part(rows: list[dict[str, Any]], store: ArtifactStore, name: str) -> 
         else:
             fields.append(pa.field(c, pa.float64()))
     table = pa.Table.from_pydict(data, schema=pa.schema(fields))
-    uri = store.uri(name)
+    uri = store.uri(part_name(shard))
     with store.open_write(uri, suffix=".parquet") as tmp:
         pq.write_table(table, tmp)
     return store.resolve(uri)
 
 
+def _is_file(store: ArtifactStore, uri: str) -> bool:
+    return Path(uri).is_file() if is_local(uri) else bool(store.fs.isfile(uri))
+
+
 def read_features(dir_or_uri: str) -> pd.DataFrame:
-    """All feature parts under a folder (or one parquet file) as one DataFrame."""
+    """All feature parts (``part-*.parquet``) under a folder, or one parquet file, as one frame.
+
+    Accepts a path (absolute or relative to the working directory), a ``file://``
+    URI or any fsspec URI.
+    """
     import pandas as pd
     import pyarrow.parquet as pq
 
-    store = ArtifactStore(dir_or_uri)
-    if dir_or_uri.endswith(".parquet"):
-        paths = [dir_or_uri]
+    from driftloop.ingest.manifest import absolute_uri
+
+    target = absolute_uri(dir_or_uri)
+    store = ArtifactStore(target)  # only its protocol matters: ``target`` is absolute
+    if _is_file(store, target):
+        paths = [target]
     else:
-        paths = [u for u in store.listdir(dir_or_uri) if u.rsplit("/", 1)[-1].startswith("part-")]
+        paths = [
+            u
+            for u in store.listdir(target)
+            if re.fullmatch(r"part-.*\.parquet", u.rsplit("/", 1)[-1])
+        ]
     if not paths:
         raise FeatureError(
-            f"no feature parts (part-*.parquet) under '{dir_or_uri}'; run 'driftloop extract' first"
+            f"no feature parts (part-*.parquet) under '{dir_or_uri}' ({target}); "
+            "run 'driftloop extract' first or pass the folder it wrote"
         )
     frames = []
     for p in sorted(paths):

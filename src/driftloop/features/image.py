@@ -28,9 +28,11 @@ from numpy.typing import NDArray
 from PIL import Image
 
 __all__ = [
+    "BLOCK_CROP",
     "DICOM_MAGIC_OFFSET",
     "ImageMeta",
     "WorkingImage",
+    "crop_box",
     "decode_dicom",
     "is_dicom",
     "jpeg_quality",
@@ -224,14 +226,17 @@ def load_image(path: str | Path) -> tuple[U8, ImageMeta]:
         return pil_to_array(im), meta
 
 
+BLOCK_CROP = 128  # side of the full-resolution central crop blockiness is measured on
+
+
 @dataclass(frozen=True)
 class WorkingImage:
     """A grey image at the working resolution plus what was measured on the way."""
 
     pixels: U8  # (working_size, working_size) grey
-    decoded: U8  # grey at the resolution the decoder produced (before the final resize)
-    block_period: int  # 8x8 JPEG blocks as they appear in ``decoded`` (8 / draft scale)
+    block_crop: U8  # full-resolution grey central crop, aligned to the 8x8 JPEG grid
     meta: ImageMeta
+    histogram: NDArray[np.float64] | None = None  # 256-bin histogram of ``pixels``, if known
 
 
 def _grey(arr: U8) -> U8:
@@ -247,40 +252,55 @@ def _open_local_or_remote(uri: str) -> str | IO[bytes]:
     return open_uri(uri)
 
 
-def load_working(uri: str, working_size: int, fmt: str | None = None) -> WorkingImage:
-    """Decode ``uri`` to grey at ``working_size`` x ``working_size`` as cheaply as possible.
+def crop_box(width: int, height: int, side: int = BLOCK_CROP) -> tuple[int, int, int, int]:
+    """The central ``side`` square (whole image if smaller), corners on multiples of 8."""
+    w, h = min(side, width), min(side, height)
+    x0, y0 = ((width - w) // 2) // 8 * 8, ((height - h) // 2) // 8 * 8
+    return x0, y0, x0 + w, y0 + h
 
-    JPEGs are decoded in PIL's draft mode (libjpeg's DCT scaling, 1/2, 1/4 or
-    1/8) straight to grey at the smallest scale that is still at least the working
-    size, which is what makes extraction nearly as fast as a plain decode.
-    ``fmt`` (the manifest's format) skips sniffing for DICOM.
+
+def _shrink(grey: Image.Image, size: int) -> tuple[U8, NDArray[np.float64]]:
+    """Box-average by the largest whole factor that stays >= ``size``, then bilinear to it.
+
+    PIL's ``reduce`` (C) measured faster than numpy block sums on decoded images
+    (cache-cold); returns the pixels and their 256-bin histogram (PIL, C).
+    """
+    factor = min(grey.width, grey.height) // size
+    im = grey.reduce(factor) if factor >= 2 else grey
+    if im.size != (size, size):
+        im = im.resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(im, dtype=np.uint8), np.asarray(im.histogram(), dtype=np.float64)
+
+
+def load_working(uri: str, working_size: int, fmt: str | None = None) -> WorkingImage:
+    """Decode ``uri`` once: the grey working image plus a full-resolution crop for blockiness.
+
+    The working image is the full decode box-averaged by a whole factor (PIL's
+    ``reduce``) and resized bilinearly for any remainder. JPEG draft mode (DCT
+    scaling) would decode faster, but its 1/4 and 1/8 scales blur the 8x8 block
+    edges away, so blockiness could no longer tell quality 10 from 95
+    (bench/extract/results.md). ``fmt`` (the manifest's format) skips sniffing for DICOM.
     """
     source = _open_local_or_remote(uri)
     if fmt == "DICOM" or (fmt is None and _sniff_dicom(source, uri)):
         arr, meta = decode_dicom(source)
-        decoded, period = _grey(arr), 8
-    else:
-        # Ingest already enforced max_pixels, so PIL's own bomb warning is not needed.
-        with Image.open(source) as im:
-            fmt_found = str(im.format)
-            quality = None
-            if fmt_found == "JPEG":
-                quality = _cached_quality(tuple(getattr(im, "quantization", {}).get(0, ())))
-            meta = ImageMeta(fmt_found, im.width, im.height, mode_channels(im.mode),
-                             mode_bit_depth(im.mode), im.mode, quality)  # fmt: skip
-            if fmt_found == "JPEG":
-                im.draft("L", (working_size, working_size))
-            im.load()
-            period = max(1, 8 * im.width // max(meta.width, 1)) if fmt_found == "JPEG" else 8
-            decoded = np.asarray(im, dtype=np.uint8) if im.mode == "L" else _grey(pil_to_array(im))
-    if decoded.shape == (working_size, working_size):
-        pixels = decoded
-    else:
-        resized = Image.fromarray(decoded).resize(
-            (working_size, working_size), Image.Resampling.BILINEAR
-        )
-        pixels = np.asarray(resized, dtype=np.uint8)
-    return WorkingImage(pixels, decoded, period, meta)
+        return _working(Image.fromarray(_grey(arr)), meta, working_size)
+    # Ingest already enforced max_pixels, so PIL's own bomb warning is not needed.
+    with Image.open(source) as im:
+        quality = None
+        if im.format == "JPEG":
+            quality = _cached_quality(tuple(getattr(im, "quantization", {}).get(0, ())))
+        meta = ImageMeta(str(im.format), im.width, im.height, mode_channels(im.mode),
+                         mode_bit_depth(im.mode), im.mode, quality)  # fmt: skip
+        im.load()
+        grey = im if im.mode == "L" else Image.fromarray(_grey(pil_to_array(im)))
+        return _working(grey, meta, working_size)  # inside: a closed image cannot be read
+
+
+def _working(grey: Image.Image, meta: ImageMeta, working_size: int) -> WorkingImage:
+    pixels, hist = _shrink(grey, working_size)
+    crop = np.asarray(grey.crop(crop_box(grey.width, grey.height)), dtype=np.uint8)
+    return WorkingImage(pixels, crop, meta, hist)
 
 
 def _sniff_dicom(source: str | IO[bytes], uri: str) -> bool:

@@ -9,6 +9,7 @@ features of :mod:`driftloop.features.tumour`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,6 +18,7 @@ from PIL import Image
 
 from driftloop.config import Settings
 from driftloop.constants import TUMOUR_CLASSES
+from driftloop.errors import DriftloopError, FeatureError
 
 __all__ = [
     "ClassifierLike",
@@ -24,6 +26,7 @@ __all__ = [
     "add_model_features",
     "model_input_array",
     "model_input_size",
+    "resolve_model_uri",
     "softmax_summary",
 ]
 
@@ -44,6 +47,54 @@ class ClassifierLike(Protocol):
     def predict_arrays(self, arrays: Sequence[NDArray[Any]], batch_size: int = ...) -> Any: ...
 
     def saliency(self, arrays: Sequence[NDArray[Any]], batch_size: int = ...) -> Any: ...
+
+
+def resolve_model_uri(model_uri: str, settings: Settings) -> str:
+    """The model folder for ``model_uri``: a folder/URI, ``"current"`` or a registered version.
+
+    ``"current"`` is the champion named by ``models/CURRENT`` in the artifact store;
+    a bare name that is not an existing path is looked up as a registered version.
+    Relative paths are taken from the working directory.
+    """
+    from driftloop.ingest.manifest import absolute_uri
+    from driftloop.storage.artifacts import ArtifactStore, is_local
+
+    if "://" in model_uri and not model_uri.startswith("file://"):
+        return absolute_uri(model_uri)
+    if model_uri != "current" and (not is_local(model_uri) or Path(model_uri).exists()):
+        return absolute_uri(model_uri)
+    if "/" in model_uri or model_uri.startswith("."):
+        raise FeatureError(
+            f"model folder '{model_uri}' ({absolute_uri(model_uri)}) does not exist; pass a folder "
+            "written by 'driftloop model train', 'current' or a registered version"
+        )
+    from driftloop.model import Registry
+    from driftloop.storage.db import Database
+
+    db = Database(settings.db_url)
+    try:
+        registry = Registry(db, ArtifactStore(settings.artifacts_uri))
+        if model_uri == "current":
+            uri = registry.current_uri()
+            if uri is None:
+                raise FeatureError(
+                    f"model 'current': no champion under {settings.artifacts_uri}/models/CURRENT; "
+                    "promote one with 'driftloop model promote' or pass --model FOLDER"
+                )
+            return absolute_uri(uri)
+        try:
+            return absolute_uri(str(registry.get(model_uri).uri))
+        except DriftloopError as exc:
+            raise FeatureError(
+                f"model '{model_uri}' is neither a folder nor a registered version ({exc})"
+            ) from None
+        except Exception as exc:  # e.g. a database that was never migrated
+            raise FeatureError(
+                f"model '{model_uri}' is not a folder and the registry could not be read "
+                f"({type(exc).__name__}: {exc}); pass a model folder or run 'driftloop db upgrade'"
+            ) from None
+    finally:
+        db.dispose()
 
 
 def model_input_size(settings: Settings) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from driftloop.config import Settings
 from driftloop.errors import InputError
-from driftloop.ingest.manifest import ManifestRow, write_manifest
+from driftloop.ingest.manifest import ManifestRow, absolute_uri, write_manifest
 from driftloop.ingest.quarantine import QuarantineEntry, copy_to_quarantine, record_quarantine
 from driftloop.ingest.sources import Candidate, Source, open_source
 from driftloop.ingest.validate import Verdict, validate_bytes
@@ -85,7 +85,8 @@ def ingest(
     """Validate every file of ``source`` for ``logical_date`` and write the manifest.
 
     ``source`` is a folder, an fsspec URI or ``predictions-log://``; the manifest
-    goes to ``out`` or ``runs/<date>/manifest.parquet`` in the artifact store.
+    goes to ``out`` (a URI, or a path relative to the working directory) or to
+    ``runs/<date>/manifest.parquet`` in the artifact store.
     """
     from tqdm import tqdm
 
@@ -129,7 +130,8 @@ def ingest(
                 )
             )
         record_quarantine(database, date, quarantined)
-        manifest_uri = write_manifest(rows, out or Layout(store).manifest(date), store)
+        target = absolute_uri(out) if out else Layout(store).manifest(date)
+        manifest_uri = write_manifest(rows, target, store)
     finally:
         if own_db:
             database.dispose()

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from driftloop.errors import InputError
-from driftloop.storage.artifacts import ArtifactStore
+from driftloop.storage.artifacts import ArtifactStore, is_local
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["COLUMNS", "ManifestRow", "read_manifest", "write_manifest"]
+__all__ = ["COLUMNS", "ManifestRow", "absolute_uri", "read_manifest", "write_manifest"]
 
 COLUMNS: Final = (
     "uri", "sha256", "format", "status", "reason_code", "reason",
@@ -41,6 +42,17 @@ class ManifestRow:
     shard: int = -1
 
 
+def absolute_uri(uri: str) -> str:
+    """A local path (relative to the working directory, or ``file://``) as an absolute path.
+
+    fsspec URIs come back unchanged. An :class:`ArtifactStore` joins relative keys
+    to its root, so a relative path must be made absolute before it reaches one.
+    """
+    if is_local(uri):
+        return str(Path(uri.removeprefix("file://")).resolve())
+    return uri.rstrip("/")
+
+
 def _schema() -> Any:
     import pyarrow as pa
 
@@ -61,9 +73,11 @@ def write_manifest(rows: Sequence[ManifestRow], uri: str, store: ArtifactStore) 
 
     columns = {name: [getattr(r, name) for r in rows] for name in COLUMNS}
     table = pa.Table.from_pydict(columns, schema=_schema())
-    with store.open_write(uri, suffix=".parquet") as tmp:
+    target = store.resolve(uri)
+    # A store for the target itself: ``uri`` may live on another filesystem than ``store``.
+    with ArtifactStore(target).open_write(target, suffix=".parquet") as tmp:
         pq.write_table(table, tmp)
-    return store.resolve(uri)
+    return target
 
 
 def read_manifest(uri: str) -> pd.DataFrame:
@@ -72,13 +86,14 @@ def read_manifest(uri: str) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    store = ArtifactStore(uri.rsplit("/", 1)[0] if "/" in uri else ".")
+    given, uri = uri, absolute_uri(uri)
+    store = ArtifactStore(uri)  # only its protocol matters: ``uri`` is absolute
     try:
         with store.local_copy(uri) as path:
             table = pq.read_table(path)
     except Exception as exc:
         raise InputError(
-            f"cannot read manifest '{uri}': {exc}; create it with 'driftloop ingest'"
+            f"cannot read manifest '{given}': {exc}; create it with 'driftloop ingest'"
         ) from None
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:

@@ -153,6 +153,7 @@ def extract(
         pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=init)
     uris: list[str] = []
     n_rows = n_failed = 0
+    first_error = ""
     try:
         if model_uri:
             from driftloop.model import load_model
@@ -168,6 +169,7 @@ def extract(
                     bar.update()
                     if row is None:
                         n_failed += 1
+                        first_error = first_error or str(error)
                         log.warning("extract: skipped %s", error)
                         continue
                     rows.append(row)
@@ -179,6 +181,13 @@ def extract(
             pool.close()
             pool.join()
     log.info("extract: %d rows in %d parts -> %s (%d failed)", n_rows, len(uris), out_dir, n_failed)
+    if n_failed and not n_rows:
+        # Ingest already decoded every one of these files: when none of them yields
+        # features, the fault is in this step or its environment, not in the images.
+        raise FeatureError(
+            f"feature extraction failed for all {n_failed} accepted images under {out_dir} "
+            f"(first error: {first_error}); see the log, fix the cause and rerun the step"
+        )
     return ExtractSummary(tuple(uris), n_rows, n_failed)
 
 

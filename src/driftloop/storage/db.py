@@ -74,9 +74,10 @@ class Database:
             session.commit()
         except OperationalError as exc:
             session.rollback()
-            raise StorageError(
-                f"database '{_safe(self.url)}' failed: {_one_line(exc.orig)}"
-            ) from exc
+            detail = _one_line(exc.orig)
+            if "no such table" in detail or "does not exist" in detail:
+                detail += "; create the tables with 'driftloop db upgrade'"
+            raise StorageError(f"database '{_safe(self.url)}' failed: {detail}") from exc
         except BaseException:
             session.rollback()
             raise

@@ -60,6 +60,23 @@ _IMAGE_COLUMNS = feature_names(*IMAGE_GROUPS)
 _COLUMNS = ("uri", "sha256", *_IMAGE_COLUMNS)
 
 
+def _pool(n_workers: int, init: tuple[int, int]) -> Any:
+    """Worker processes forked from a clean server process.
+
+    A plain fork copies the caller's threads' locks mid-flight: inside Airflow
+    workers, pytest or a process that already loaded TensorFlow that deadlocks
+    now and then. The fork server is a fresh interpreter that has imported only
+    this module, so its children start clean and still start fast.
+    """
+    if os.name != "posix":
+        return multiprocessing.get_context("spawn").Pool(
+            n_workers, initializer=_init_worker, initargs=init
+        )
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx.Pool(n_workers, initializer=_init_worker, initargs=init)
+
+
 def _init_worker(working_size: int, model_size: int) -> None:
     global _WORKING_SIZE, _MODEL_SIZE
     _WORKING_SIZE, _MODEL_SIZE = working_size, model_size
@@ -146,11 +163,9 @@ def extract(
         model_uri = resolve_model_uri(model_uri, settings)
         model_size = model_input_size(settings)
     init = (settings.features.working_size, model_size)
-    # Fork before TensorFlow is loaded: children never touch the model.
     pool = None
     if n_workers > 1 and total > 1:
-        ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        pool = ctx.Pool(n_workers, initializer=_init_worker, initargs=init)
+        pool = _pool(n_workers, init)
     uris: list[str] = []
     n_rows = n_failed = 0
     first_error = ""

@@ -1,227 +1,283 @@
 """Calibration of the drift decision: false alarms and power on demo brain-MRI images.
 
-Renders a pool of demo slices once (``driftloop.demo.cases.render_case``),
-saves each as the demo does (JPEG q92) and extracts the real image features
-(``driftloop.features``). The first ``--reference`` images build the baseline;
-the rest are the held-out clean pool. Shifted pools apply one demo scenario
-(``driftloop.demo.scenarios.apply``) at several strengths to held-out images.
-Each draw samples a current table from a pool and runs ``compare`` with the
-default settings (KS at alpha 0.05, Bonferroni across features): nothing here
-is tuned to the synthetic images.
+Pools of feature rows are built once (``pools.py``: every image, baseline, clean
+or shifted, goes through the same render -> shift -> JPEG -> decode -> features ->
+model path) and cached as parquet under ``var/bench/detection/``. Each draw samples
+a current table from a pool and runs ``driftloop.drift.compare`` with the default
+settings (KS / chi-squared at alpha 0.05, Bonferroni across the whole family of
+tests): nothing here is tuned to the synthetic images.
+
+Two families are measured: image features only, and image + model tests
+(``prediction`` KS-Bonferroni over the softmax outputs, ``confidence`` KS,
+``class_distribution`` chi-squared, ``embedding`` MMD permutation test).
 
     .venv/bin/python bench/detection/run.py            # writes results.md
-    .venv/bin/python bench/detection/run.py --quick    # small pools, no results.md
+    .venv/bin/python bench/detection/run.py --quick    # smoke test: small pools, few draws
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import logging
+import multiprocessing
+import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+import zlib
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-HERE = Path(__file__).resolve().parent
-CLASSES = ("glioma", "meningioma", "notumor", "pituitary")
-# Strengths per scenario, weakest first; the last one is the issue's bar.
-SCENARIOS: dict[str, tuple[str, list[float]]] = {
-    "brightness x1.15": ("brightness", [1.01, 1.02, 1.04, 1.08, 1.15]),
-    "contrast x0.8": ("contrast", [0.99, 0.98, 0.96, 0.9, 0.8]),
-    "noise sigma 8": ("noise", [1.0, 2.0, 4.0, 6.0, 8.0]),
-    "blur radius 1.5": ("blur", [0.3, 0.5, 0.75, 1.0, 1.5]),
-    "downscale x0.5": ("resolution", [0.95, 0.9, 0.8, 0.7, 0.5]),
-    "JPEG quality 30": ("jpeg_quality", [85.0, 75.0, 60.0, 45.0, 30.0]),
-    "tumour odds doubled": ("class_prior", [1.25, 1.5, 2.0]),
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pools import CLASSES, SCENARIOS, VAR, Sizes, build_pools, ensure_model_data_only, pool_name
+
+FALSE_ALARM_N = (50, 200, 1000)
+POWER_N = 200
+REFERENCE_TUMOUR_SHARE = 0.30  # class-mix experiment: 30% tumour in the reference
 
 
-def _render(i: int) -> tuple[np.ndarray, str]:
-    from driftloop.demo.cases import render_case
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: ``draws`` current samples of size ``n`` compared with one baseline."""
 
-    cls = CLASSES[i % len(CLASSES)]
-    image, _ = render_case(cls, np.random.default_rng([2026, i]), 256)
-    return image, cls
+    section: str  # "false_alarm" | "power"
+    scenario: str
+    strength: float
+    baseline: str  # "main" (balanced) | "mix30" (30% tumour)
+    family: str  # "image" | "full"
+    source: str  # a pool name, or "share" (tumour share drawn from the clean pool)
+    n: int
+    draws: int
 
-
-def _features(image: np.ndarray, quality: int, tmp: str, working_size: int) -> dict[str, Any]:
-    from driftloop.demo.scenarios import encode_jpeg
-    from driftloop.features.compute import image_features
-
-    data = encode_jpeg(image, quality)
-    path = os.path.join(tmp, f"{os.getpid()}.jpg")
-    Path(path).write_bytes(data)
-    return image_features(path, working_size, len(data), "JPEG")
-
-
-def _shifted_features(args: tuple[np.ndarray, str, float, int, int]) -> dict[str, Any]:
-    from driftloop.demo.scenarios import apply
-
-    image, scenario, strength, seed, working_size = args
-    rng = np.random.default_rng(seed)
-    quality = int(strength) if scenario == "jpeg_quality" else 92
-    shifted = apply(image, scenario, strength, rng) if scenario != "class_prior" else image
-    with tempfile.TemporaryDirectory() as tmp:
-        return _features(shifted, quality, tmp, working_size)
+    @property
+    def seed(self) -> int:
+        # The same draws for both families: the two rows differ only in the tests run.
+        return zlib.crc32(f"{self.section}|{self.scenario}|{self.strength}|{self.n}".encode())
 
 
-def build_pools(n_ref: int, n_clean: int, n_shift: int, workers: int) -> dict[str, Any]:
+# --- worker side: pools and baselines load lazily, once per process ---------------------
+
+_STATE: dict[str, Any] = {}
+
+
+def _settings() -> Any:
     from driftloop.config import load_settings
 
-    ws = load_settings(environ={}).features.working_size
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(workers) as pool:
-        rendered = list(pool.map(_render, range(n_ref + n_clean), chunksize=8))
-        print(f"rendered {len(rendered)} slices in {time.perf_counter() - t0:.0f}s", flush=True)
-        images = [r[0] for r in rendered]
-        labels = np.array([r[1] for r in rendered])
-        jobs = [(img, "clean", 0.0, i, ws) for i, img in enumerate(images)]
-        clean = pd.DataFrame(list(pool.map(_shifted_features, jobs, chunksize=16)))
-        clean["label"] = labels
-        pools: dict[str, Any] = {"reference": clean.iloc[:n_ref], "clean": clean.iloc[n_ref:]}
-        held_out = images[n_ref : n_ref + n_shift]
-        for name, (scenario, strengths) in SCENARIOS.items():
-            if scenario == "class_prior":
-                continue
-            for s in strengths:
-                jobs = [(img, scenario, s, 10_000 + i, ws) for i, img in enumerate(held_out)]
-                pools[f"{name}@{s:g}"] = pd.DataFrame(
-                    list(pool.map(_shifted_features, jobs, chunksize=16))
-                )
-            print(
-                f"{name}: {len(strengths)} strengths x {n_shift} images ({time.perf_counter() - t0:.0f}s)",
-                flush=True,
-            )
-    return pools
+    if "settings" not in _STATE:
+        _STATE["settings"] = load_settings(environ={}, home=tempfile.mkdtemp())
+    return _STATE["settings"]
 
 
-def _draw(
-    pool: pd.DataFrame, n: int, rng: np.random.Generator, weights: dict[str, float] | None = None
-) -> pd.DataFrame:
-    if weights is None:
-        return pool.iloc[rng.choice(len(pool), n, replace=False)]
-    p = pool["label"].map(weights).to_numpy(dtype=float)
-    return pool.iloc[rng.choice(len(pool), n, replace=False, p=p / p.sum())]
+def _pool(folder: str, name: str) -> pd.DataFrame:
+    key = f"pool:{name}"
+    if key not in _STATE:
+        _STATE[key] = pd.read_parquet(Path(folder) / f"{name}.parquet")
+    return _STATE[key]
 
 
-def rate(
-    baseline: Any,
-    settings: Any,
-    pool: pd.DataFrame,
-    n: int,
-    draws: int,
-    seed: int,
-    weights: dict[str, float] | None = None,
-) -> float:
+def _for_family(df: pd.DataFrame, family: str) -> pd.DataFrame:
+    from driftloop.drift.columns import MODEL_COLUMNS
+
+    drop = ["label"] + ([c for c in df.columns if c in MODEL_COLUMNS] if family == "image" else [])
+    return df.drop(columns=drop)
+
+
+def mix_reference(reference: pd.DataFrame, extra_notumor: pd.DataFrame) -> pd.DataFrame:
+    """A 30%-tumour reference: every notumor image, and tumour images in equal thirds."""
+    notumor = pd.concat([reference[reference["label"] == "notumor"], extra_notumor])
+    per_class = round(len(notumor) * REFERENCE_TUMOUR_SHARE / (1 - REFERENCE_TUMOUR_SHARE) / 3)
+    tumour = [
+        reference[reference["label"] == c].iloc[:per_class] for c in CLASSES if c != "notumor"
+    ]
+    return pd.concat([notumor, *tumour], ignore_index=True)
+
+
+def _baseline(folder: str, which: str, family: str) -> Any:
+    from driftloop.drift import build_baseline
+
+    key = f"baseline:{which}:{family}"
+    if key not in _STATE:
+        ref = _pool(folder, "reference")
+        if which == "mix30":
+            ref = mix_reference(ref, _pool(folder, "extra_notumor"))
+        _STATE[key] = build_baseline(_for_family(ref, family), settings=_settings())
+    return _STATE[key]
+
+
+def _share_draw(pool: pd.DataFrame, n: int, share: float, rng: np.random.Generator) -> pd.DataFrame:
+    # A day's patients: the tumour count is binomial, not fixed, as in a real population.
+    tumour = np.flatnonzero(pool["label"].to_numpy() != "notumor")
+    notumor = np.flatnonzero(pool["label"].to_numpy() == "notumor")
+    k = int(rng.binomial(n, share))
+    rows = np.concatenate(
+        [rng.choice(tumour, k, replace=False), rng.choice(notumor, n - k, replace=False)]
+    )
+    return pool.iloc[rows]
+
+
+def run_cell(args: tuple[str, Cell]) -> tuple[Cell, float, dict[str, int], float]:
+    """Detection rate of one cell, how often each test fired, and seconds per compare."""
     from driftloop.drift import compare
 
-    rng = np.random.default_rng(seed)
-    hits = sum(
-        compare(
-            baseline,
-            _draw(pool, n, rng, weights).drop(columns=["label"], errors="ignore"),
-            settings,
-        ).drift_detected
-        for _ in range(draws)
-    )
-    return hits / draws
+    logging.disable(logging.WARNING)
+    folder, cell = args
+    baseline = _baseline(folder, cell.baseline, cell.family)
+    if cell.source.startswith("clean["):  # a slice of the clean pool, "clean[a:b]"
+        lo, hi = (int(x) for x in cell.source[6:-1].split(":"))
+        pool = _pool(folder, "clean").iloc[lo:hi]
+    else:
+        pool = _pool(folder, "clean" if cell.source == "share" else cell.source)
+    rng = np.random.default_rng(cell.seed)
+    share = REFERENCE_TUMOUR_SHARE * cell.strength
+    hits, fired = 0, Counter[str]()
+    t0 = time.perf_counter()
+    for _ in range(cell.draws):
+        if cell.source == "share":
+            current = _share_draw(pool, cell.n, share, rng)
+        else:
+            current = pool.iloc[rng.choice(len(pool), cell.n, replace=False)]
+        result = compare(baseline, _for_family(current, cell.family), _settings())
+        hits += result.drift_detected
+        fired.update(r.name for r in result.features if r.drifted)
+    return cell, hits / cell.draws, dict(fired), (time.perf_counter() - t0) / cell.draws
+
+
+# --- parent side ------------------------------------------------------------------------
+
+
+def plan(sizes: Sizes, draws: int) -> list[Cell]:
+    """Every cell of the tables.
+
+    The bars (false alarms; identity control and the issue's strength with the
+    whole family) get ``draws`` draws; the image-only rows at those strengths get
+    half, and the intermediate rungs of each ladder 40% (enough to tell >= 95%
+    from clearly less, and it keeps the run inside the time budget).
+    """
+    cells = [
+        Cell("false_alarm", "clean", 0.0, "main", fam, "clean", n, draws)
+        for n in FALSE_ALARM_N
+        if n <= sizes.clean
+        for fam in ("image", "full")
+    ]
+    n_power = min(POWER_N, sizes.shifted // 2)
+    # The shifted pools hold only ``sizes.shifted`` sources, so their draws share
+    # many images and inherit that subset's luck. The same draws from disjoint
+    # clean subsets of that size show how far a same-distribution subset can read.
+    m = sizes.shifted
+    cells += [
+        Cell(
+            "subset_control",
+            f"clean[{lo}:{lo + m}]",
+            0.0,
+            "main",
+            "full",
+            f"clean[{lo}:{lo + m}]",
+            n_power,
+            draws,
+        )
+        for lo in range(0, sizes.clean - m + 1, m)
+    ]
+    for name, sc in SCENARIOS.items():
+        share = sc.kind == "tumour_share"
+        for strength in (sc.identity, *sc.ladder):
+            bar = strength in (sc.identity, sc.ladder[-1])
+            src = "share" if share else pool_name(sc.kind, strength)
+            base = "mix30" if share else "main"
+            cells.append(
+                Cell(
+                    "power",
+                    name,
+                    strength,
+                    base,
+                    "full",
+                    src,
+                    n_power,
+                    draws if bar else max(10, draws * 2 // 5),
+                )
+            )
+            if bar:
+                cells.append(
+                    Cell("power", name, strength, base, "image", src, n_power, max(10, draws // 2))
+                )
+    # Longest first, so the two workers finish together.
+    return sorted(cells, key=lambda c: -c.n * c.draws * (3 if c.family == "full" else 1))
 
 
 def main() -> None:
-    import logging
-
-    from driftloop.config import load_settings
-    from driftloop.demo.scenarios import class_weights
-    from driftloop.drift import build_baseline
-
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--reference", type=int, default=1000)
-    parser.add_argument("--clean", type=int, default=1600)
-    parser.add_argument("--shifted", type=int, default=400)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small pools, 20 draws; page under var/, not results.md",
+    )
     parser.add_argument("--draws", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    logging.disable(logging.INFO)
-    if args.quick:
-        args.reference, args.clean, args.shifted, args.draws = 120, 160, 60, 20
+    logging.basicConfig(level=logging.WARNING)
+    sizes = (
+        Sizes(reference=240, extra_notumor=80, clean=1200, shifted=120) if args.quick else Sizes()
+    )
+    draws = 20 if args.quick else args.draws
     started = time.perf_counter()
-    pools = build_pools(args.reference, args.clean, args.shifted, args.workers)
-    settings = load_settings(environ={}, home=tempfile.mkdtemp())
-    baseline = build_baseline(pools["reference"].drop(columns=["label"]), settings=settings)
-    clean = pools["clean"]
-    null_rows = []
-    for n in (50, 200, 1000):
-        if n > len(clean):
-            continue
-        null_rows.append((n, rate(baseline, settings, clean, n, args.draws, seed=n)))
-        print(f"false alarms n={n}: {null_rows[-1][1]:.1%}", flush=True)
-    n_power = min(200, args.shifted // 2 if args.quick else 200)
-    power_rows = []
-    for name, (scenario, strengths) in SCENARIOS.items():
-        rates = []
-        for s in strengths:
-            if scenario == "class_prior":
-                r = rate(
-                    baseline, settings, clean, n_power, args.draws, 7, class_weights(scenario, s)
-                )
-            else:
-                r = rate(baseline, settings, pools[f"{name}@{s:g}"], n_power, args.draws, 7)
-            rates.append((s, r))
-            print(f"power {name} @ {s:g}: {r:.0%}", flush=True)
-        power_rows.append((name, scenario, rates))
-    if not args.quick:
-        write_results(args, null_rows, power_rows, n_power, time.perf_counter() - started)
-
-
-def write_results(
-    args: Any,
-    null_rows: list[tuple[int, float]],
-    power_rows: list[Any],
-    n_power: int,
-    seconds: float,
-) -> None:
-    lines = [
-        "# bench/detection: false alarms and power of `compare` on demo brain-MRI images",
-        "",
-        f"`.venv/bin/python bench/detection/run.py` ({time.strftime('%Y-%m-%d')}, {seconds / 60:.0f} min on a "
-        "2-core machine shared with other engineers' jobs). Default settings: KS at alpha = 0.05 up to "
-        "1,000 current images, Bonferroni across all monitored image features, min_images 30. Image "
-        f"features only (no model). Baseline: {args.reference} rendered demo slices (JPEG q92); clean pool: "
-        f"{args.clean} other slices; shifted pools: {args.shifted} held-out slices per scenario and strength. "
-        f"{args.draws} random draws (without replacement) per cell.",
-        "",
-        "## False alarms on same-distribution draws (bar: <= 5%)",
-        "",
-        "| n_current | drift_detected |",
-        "| --- | --- |",
-        *[f"| {n} | {r:.1%} |" for n, r in null_rows],
-        "",
-        f"## Power at n_current = {n_power} (bar: >= 95% at the issue's strength, the last column)",
-        "",
-        "| scenario | demo scenario | detection rate by strength | weakest strength detected >= 95% |",
-        "| --- | --- | --- | --- |",
-    ]
-    for name, scenario, rates in power_rows:
-        cells = ", ".join(f"{s:g}: {r:.0%}" for s, r in rates)
-        ok = [s for s, r in rates if r >= 0.95]
-        lines.append(
-            f"| {name} | {scenario} | {cells} | {ok[0]:g} |"
-            if ok
-            else f"| {name} | {scenario} | {cells} | none tested |"
+    ensure_model_data_only()  # forks its own workers: before TensorFlow is imported
+    with multiprocessing.get_context("fork").Pool(args.workers) as pool:
+        folder, facts = build_pools(pool, sizes)
+        built = time.perf_counter()
+        print(
+            f"pools ready in {built - started:.0f}s ({len(facts['built'])} pools built, the rest reused) -> {folder}",
+            flush=True,
         )
-    lines += [
-        "",
-        "Tumour odds: `class_prior` multiplies the odds of a tumour against no tumour (the balanced "
-        "reference has 3:1). The class mix changes the images only through the lesions, so without a model the "
-        "image features see it weakly; with a model, the class-distribution and prediction tests carry it.",
-        "",
+        cells = plan(sizes, draws)
+        results = []
+        for res in pool.imap_unordered(run_cell, [(str(folder), c) for c in cells]):
+            results.append(res)
+            cell, rate, fired, sec = res
+            top = ", ".join(k for k, _ in sorted(fired.items(), key=lambda kv: -kv[1])[:3])
+            print(
+                f"{cell.section:11} {cell.scenario} @ {cell.strength:g} [{cell.family}, n={cell.n}, "
+                f"{cell.draws} draws]: {rate:.0%} ({sec * 1000:.0f} ms/compare) {top}",
+                flush=True,
+            )
+    facts["draw_seconds"] = round(time.perf_counter() - built, 1)
+    facts["total_seconds"] = round(time.perf_counter() - started, 1)
+    facts["identity_bytes_equal"] = identity_check(folder, sizes)
+    from pools import code_fingerprint
+
+    # Other engineers edit the feature code while this runs: say so if it moved.
+    facts["code_changed"] = code_fingerprint() != facts["code_fingerprint"]
+    if facts["code_changed"]:
+        print("WARNING: feature/demo code changed during the run; rerun before quoting", flush=True)
+    from report import print_ratios, write_results
+
+    print_ratios(results)
+    # A quick run is a smoke test: its page goes under var/, never over the committed one.
+    out = VAR / "results-quick.md" if args.quick else Path(__file__).resolve().parent / "results.md"
+    write_results(results, sizes, draws, facts, out)
+    print(f"wrote {out}")
+
+
+def identity_check(folder: Path, sizes: Sizes) -> dict[str, str]:
+    """Per scenario: identity-strength files and feature rows that equal the clean pool's."""
+    clean = pd.read_parquet(folder / "clean.parquet").iloc[: sizes.shifted].reset_index(drop=True)
+    numeric = [
+        c for c in clean.columns if c != "embedding" and pd.api.types.is_numeric_dtype(clean[c])
     ]
-    (HERE / "results.md").write_text("\n".join(lines))
+    out = {}
+    for name, sc in SCENARIOS.items():
+        if sc.kind == "tumour_share":
+            continue
+        ident = pd.read_parquet(folder / f"{pool_name(sc.kind, sc.identity)}.parquet")
+        same_bytes = int((ident["sha256"].to_numpy() == clean["sha256"].to_numpy()).sum())
+        a, b = ident[numeric].to_numpy(float), clean[numeric].to_numpy(float)
+        same_rows = int(np.all((a == b) | (np.isnan(a) & np.isnan(b)), axis=1).sum())
+        out[name] = f"{same_bytes}/{len(clean)} files, {same_rows}/{len(clean)} feature rows"
+    return out
 
 
 if __name__ == "__main__":

@@ -160,7 +160,12 @@ class MonitorSettings(_Section):
     source: str = Field("", description="production images URI; {date} is replaced")
     retrain_severity: Severity = "high"
     schedule_severity: Severity = "medium"
-    retrain_on_performance: bool = True
+    retrain_on_performance: bool = Field(
+        True, description="a performance breach raises severity (and so can retrain)"
+    )
+    retrain_cooldown_days: int = Field(
+        0, ge=0, description="no drift-triggered retraining within N days after the last one"
+    )
     reference_images: str = Field(
         "", description="reference images the baseline_refresh DAG rebuilds the baseline from"
     )

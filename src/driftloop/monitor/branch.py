@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from driftloop.config import Settings
 from driftloop.errors import InputError
-from driftloop.monitor.runs import Context, open_context, parse_day, run_key, timed
+from driftloop.monitor.runs import Context, get_run, open_context, parse_day, run_key, timed
 from driftloop.monitor.runs import update_run as _update
 from driftloop.monitor.steps import DateLike, _plain
 from driftloop.results import SEVERITY_ORDER
@@ -71,6 +71,24 @@ def _existing_pipeline_run(ctx: Context, key: str, statuses: tuple[str, ...]) ->
         )
 
 
+def _recent_retraining(ctx: Context, day: dt.date, cooldown_days: int) -> PipelineRun | None:
+    """A retraining launched for one of the ``cooldown_days`` logical dates before ``day``."""
+    if cooldown_days <= 0:
+        return None
+    keys = [run_key(day - dt.timedelta(days=n)) for n in range(1, cooldown_days + 1)]
+    with ctx.db.session() as session:
+        return session.scalar(
+            select(PipelineRun)
+            .where(
+                PipelineRun.run_key.in_(keys),
+                PipelineRun.status.in_(
+                    ("succeeded", "running", "pending", "launched", "submitted")
+                ),
+            )
+            .order_by(PipelineRun.id.desc())
+        )
+
+
 def _pipeline_row(row: PipelineRun) -> dict[str, Any]:
     return {
         "external_id": row.external_id,
@@ -109,6 +127,18 @@ def step_launch(
             )
             info = _pipeline_row(done)
             return {"run_key": key, "relaunched": False, "promoted": _promoted(info), **info}
+        recent = _recent_retraining(ctx, day, settings.monitor.retrain_cooldown_days)
+        if recent is not None and trigger != "forced":
+            info = {"status": "cooldown", "previous": _pipeline_row(recent)}
+            _update(ctx.db, day, details={"retraining": info})
+            log.info(
+                "launch %s: retraining %s ran for %s, within the %d-day cooldown; not launched",
+                key,
+                recent.external_id,
+                recent.run_key,
+                settings.monitor.retrain_cooldown_days,
+            )
+            return {"run_key": key, "relaunched": False, "promoted": False, **info}
         # Imported by name so the library never imports kfp itself.
         launcher = importlib.import_module("pipelines.launcher")
         with timed(ctx.db, day, "launch"):
@@ -175,17 +205,24 @@ def finish_run(
     logical_date: DateLike,
     decision: str,
     *,
+    links: Mapping[str, str] | None = None,
     db: Database | None = None,
     store: ArtifactStore | None = None,
 ) -> dict[str, Any]:
-    """Mark the day's run finished with the branch it took."""
+    """Mark the day's run finished with the branch it took.
+
+    When the branch launched or scheduled a retraining, the day's report is
+    rendered again (with ``links``) so it shows the run and the gate's decision;
+    ``links=None`` skips that (the report was never rendered, e.g. a dry run).
+    """
+    from driftloop.monitor.steps import step_report
+
     day = parse_day(logical_date)
     with open_context(settings, db, store) as ctx:
-        _update(
-            ctx.db,
-            day,
-            status="succeeded",
-            finished_at=dt.datetime.now(dt.UTC),
-            details={"decision": decision},
-        )
+        _update(ctx.db, day, details={"decision": decision})
+        retraining = (get_run(ctx.db, day).details or {}).get("retraining")
+        if retraining and links is not None:
+            # The report was written before the branch: show what retraining did.
+            step_report(settings, day, links=links, db=ctx.db, store=ctx.store)
+        _update(ctx.db, day, status="succeeded", finished_at=dt.datetime.now(dt.UTC))
     return {"run_key": run_key(day), "decision": decision}

@@ -16,6 +16,7 @@ from typing import Any
 from driftloop.config import Settings
 from driftloop.errors import InputError
 from driftloop.monitor import branch, steps
+from driftloop.monitor.performance import step_performance
 from driftloop.monitor.runs import open_context, parse_day
 from driftloop.results import SEVERITY_ORDER
 
@@ -46,7 +47,7 @@ def run_monitoring(
     """Run every step of the monitoring DAG for one date, in process; returns what each did."""
     day = parse_day(logical_date)
     out: dict[str, Any] = {"run_key": day.isoformat()}
-    bar = _progress(7, f"monitor {day.isoformat()}")
+    bar = _progress(8, f"monitor {day.isoformat()}")
     try:
         out["ingest"] = steps.step_ingest(settings, day, source)
         bar.update()
@@ -54,6 +55,8 @@ def run_monitoring(
             steps.step_extract(settings, day, out["ingest"]["manifest_uri"], shard)
             for shard in out["ingest"]["shards"]
         ]
+        bar.update()
+        out["performance"] = step_performance(settings, day)
         bar.update()
         out["compare"] = steps.step_compare(settings, day, baseline)
         bar.update()
@@ -72,7 +75,7 @@ def run_monitoring(
             )
         elif decision == "schedule_retraining":
             out["schedule"] = branch.step_schedule(settings, day)
-        branch.finish_run(settings, day, decision)
+        branch.finish_run(settings, day, decision, links={})
         bar.update()
     finally:
         bar.close()

@@ -22,6 +22,7 @@ __all__ = ["register"]
 STEP_NAMES = (
     "ingest",
     "extract",
+    "performance",
     "compare",
     "report",
     "alert",
@@ -93,6 +94,7 @@ def _cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_step(args: argparse.Namespace, settings: Settings) -> int:
     from driftloop.monitor import branch, steps
+    from driftloop.monitor.performance import step_performance
     from driftloop.monitor.runs import get_run, open_context, parse_day
 
     name = args.step
@@ -101,6 +103,8 @@ def _cmd_step(args: argparse.Namespace, settings: Settings) -> int:
         out = steps.step_ingest(settings, args.date, args.source)
     elif name == "extract":
         out = steps.step_extract(settings, args.date, args.manifest, args.shard)
+    elif name == "performance":
+        out = step_performance(settings, args.date)
     elif name == "compare":
         out = steps.step_compare(settings, args.date, args.baseline)
     elif name == "report":
@@ -127,7 +131,7 @@ def _cmd_step(args: argparse.Namespace, settings: Settings) -> int:
             raise InputError(
                 f"--decision '{args.decision}' is not one of {', '.join(branch.DECISIONS)}"
             )
-        out = branch.finish_run(settings, args.date, args.decision)
+        out = branch.finish_run(settings, args.date, args.decision, links={})
     _emit(out, args.xcom, args.xcom_field)
     return EXIT_OK
 

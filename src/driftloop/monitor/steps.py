@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 
 from driftloop.config import Settings
 from driftloop.errors import ConfigError, InputError
+from driftloop.monitor.performance import report_sections, with_performance
 from driftloop.monitor.runs import Context, get_run, open_context, parse_day, run_key, timed
 from driftloop.monitor.runs import update_run as _update
 from driftloop.results import DriftResult
@@ -193,6 +194,7 @@ def step_compare(
                 n_quarantined=run.n_quarantined,
                 logical_date=day.isoformat(),
             )
+            result = with_performance(settings, ctx, day, result)
             result_uri = ctx.store.write_text(ctx.layout.drift_json(day), result.to_json())
             _replace_feature_rows(ctx, run.id, result)
             _update(
@@ -287,6 +289,7 @@ def step_report(
         with timed(ctx.db, day, "report"):
             result = load_result(ctx, day)
             base = load_baseline(str(run.details.get("baseline") or "current"), ctx.store)
+            sections, extra_links = report_sections(ctx, run)
             paths = render_run_report(
                 result,
                 current_df=_read_current(ctx, day),
@@ -294,10 +297,12 @@ def step_report(
                 out_dir=ctx.layout.report_dir(day),
                 settings=settings,
                 quarantined=_quarantined(ctx, day),
-                links=dict(links or {}),
+                links={**dict(links or {}), **extra_links},
+                sections=sections,
             )
-            rebuild_index(ctx.store, ctx.db, settings)
+            # Prune first: the index must not link to a folder that is about to go.
             prune(ctx.store, settings, day)
+            rebuild_index(ctx.store, ctx.db, settings)
             report = _plain(paths)
             report_uri = _main_page(report, ctx.layout.report_dir(day))
             _update(ctx.db, day, report_uri=report_uri, details={"report": report})

@@ -39,6 +39,7 @@ def render_run_report(
     settings: Settings,
     quarantined: Sequence[Mapping[str, str]] = (),
     links: Mapping[str, str] = {},
+    sections: Sequence[str] = (),
 ) -> ReportPaths:
     """Write ``index.html``, ``evidently.html`` and ``drift.json`` into ``out_dir`` atomically.
 
@@ -75,6 +76,7 @@ def render_run_report(
         top_features=settings.reports.top_features,
         quarantined=quarantined,
         links=page_links,
+        sections=sections,
     )
     summary_uri = store.write_text("index.html", page)
     log.info(

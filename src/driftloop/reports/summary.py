@@ -241,8 +241,13 @@ def render_summary_html(
     quarantined: Sequence[Mapping[str, str]] = (),
     links: Mapping[str, str] = {},
     thumbnails: int = 12,
+    sections: Sequence[str] = (),
 ) -> str:
-    """The full summary page as one self-contained HTML string."""
+    """The full summary page as one self-contained HTML string.
+
+    ``sections`` are extra self-contained HTML blocks (the retraining decision,
+    model performance) placed after the model outputs.
+    """
     headline, subline = _headline(result)
     day = result.logical_date or "unknown date"
     facts = [
@@ -279,6 +284,7 @@ def render_summary_html(
         feature_table=_feature_table(result, current_df, reference_df),
         histograms=_histograms(result, current_df, reference_df, top_features),
         model_outputs=_model_outputs(current_df, reference_df),
+        sections="\n".join(sections),
         atypical=_atypical(result, current_df, reference_df, thumbnails),
         n_quarantined=len(quarantined),
         quarantined=_quarantined(quarantined),

@@ -1,0 +1,72 @@
+"""Model performance in the monitoring run, and the extra sections of its report."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from driftloop.config import Settings
+from driftloop.monitor.runs import Context, open_context, parse_day, timed
+from driftloop.results import DriftResult
+from driftloop.storage.artifacts import ArtifactStore
+from driftloop.storage.db import Database
+
+__all__ = ["report_sections", "step_performance", "with_performance"]
+
+DateLike = str | dt.date | dt.datetime
+
+
+def with_performance(
+    settings: Settings, ctx: Context, day: dt.date, result: DriftResult
+) -> DriftResult:
+    """Fold the day's performance check (if the performance step ran) into the result.
+
+    A breach raises the severity, so alerts and the retraining decision see it;
+    with ``monitor.retrain_on_performance`` off it is reported but the severity
+    stays the drift-only one.
+    """
+    from driftloop.performance import apply_performance, load_check
+
+    check = load_check(ctx.store, day)
+    if check is None:
+        return result
+    with_perf = apply_performance(result, check)
+    if settings.monitor.retrain_on_performance or with_perf.severity == result.severity:
+        return with_perf
+    return dataclasses.replace(with_perf, severity=result.severity)
+
+
+def step_performance(
+    settings: Settings,
+    logical_date: DateLike,
+    *,
+    db: Database | None = None,
+    store: ArtifactStore | None = None,
+) -> dict[str, Any]:
+    """Realised (labels) and estimated (CBPE) performance for the day's window."""
+    from driftloop.performance import step_performance as measure
+
+    day = parse_day(logical_date)
+    with open_context(settings, db, store) as ctx, timed(ctx.db, day, "performance"):
+        summary = measure(settings, day, db=ctx.db, store=ctx.store)
+    return dict(summary)
+
+
+def report_sections(ctx: Context, run: Any) -> tuple[list[str], dict[str, str]]:
+    """The retraining decision and the performance trend, when there are any."""
+    from driftloop.performance import performance_history, performance_section_html
+    from driftloop.reports.sections import retraining_section_html
+
+    sections: list[str] = []
+    links: dict[str, str] = {}
+    retraining = (run.details or {}).get("retraining")
+    if isinstance(retraining, Mapping):
+        sections.append(retraining_section_html(retraining))
+        if retraining.get("ui_url"):
+            links["retraining_run"] = str(retraining["ui_url"])
+    history = performance_history(ctx.db)
+    if history:
+        sections.append(performance_section_html(history))
+    return sections, links

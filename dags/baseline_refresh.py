@@ -50,10 +50,17 @@ def baseline_refresh() -> None:
     )
     def rebuild_baseline(**context: Any) -> dict[str, Any]:
         """Build and save the champion's baseline; it becomes the current one."""
+        from airflow.sdk.exceptions import AirflowFailException
+
         from driftloop.config import load_settings
+        from driftloop.errors import ConfigError, InputError
         from driftloop.monitor import refresh_baseline
 
-        return refresh_baseline(load_settings(), context["params"]["images"] or None)
+        try:
+            return refresh_baseline(load_settings(), context["params"]["images"] or None)
+        except (ConfigError, InputError) as exc:
+            # A missing folder or setting will not appear on a retry: fail now, clearly.
+            raise AirflowFailException(str(exc)) from exc
 
     rebuild_baseline()
 

@@ -28,7 +28,7 @@ import datetime as dt
 import os
 from typing import Any
 
-from airflow.sdk import Asset, AssetAlias, Param, dag, task
+from airflow.sdk import Asset, AssetAlias, CronDataIntervalTimetable, Param, dag, task
 
 DAG_ID = "image_drift_monitor"
 SCHEDULE = os.environ.get("DRIFTLOOP_MONITOR__SCHEDULE", "@daily")
@@ -50,6 +50,7 @@ TRANSIENT = {
 TIMEOUTS = {
     "ingest": dt.timedelta(minutes=30),
     "extract": dt.timedelta(minutes=60),
+    "performance": dt.timedelta(minutes=30),
     "compare": dt.timedelta(minutes=30),
     "report": dt.timedelta(minutes=30),
     "alert": dt.timedelta(minutes=10),
@@ -64,7 +65,11 @@ DATE_TEMPLATE = "{{ (logical_date or dag_run.run_after).strftime('%Y-%m-%d') }}"
 
 
 def _day(context: dict[str, Any]) -> str:
-    """The run's logical date; a run triggered with no logical date uses run_after."""
+    """The run's logical date; a run triggered with no logical date uses run_after.
+
+    Scheduled runs use data intervals: the run made at midnight has the day that
+    just ended as its logical date, so it checks a complete day of images.
+    """
     when = context.get("logical_date") or context["dag_run"].run_after
     return str(when.date().isoformat())
 
@@ -73,6 +78,14 @@ def _settings() -> Any:
     from driftloop.config import load_settings
 
     return load_settings()
+
+
+def _links(settings: Any, context: dict[str, Any]) -> dict[str, str]:
+    """Links the report shows: this Airflow run, when the UI's address is configured."""
+    if not settings.reports.airflow_base_url:
+        return {}
+    base = settings.reports.airflow_base_url.rstrip("/")
+    return {"airflow_run": f"{base}/dags/{DAG_ID}/runs/{context['dag_run'].run_id}"}
 
 
 def _announce_promotion(context: dict[str, Any], result: Any) -> None:
@@ -110,14 +123,21 @@ def _local_tasks() -> dict[str, Any]:
     @task(task_id="ingest", execution_timeout=TIMEOUTS["ingest"], **TRANSIENT)
     def ingest(**context: Any) -> list[int]:
         """Returns the manifest's shard numbers (mapped over); the counts go to XCom 'summary'."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from driftloop.errors import ConfigError, InputError
         from driftloop.monitor import step_ingest
 
-        summary = step_ingest(
-            _settings(),
-            _day(context),
-            context["params"]["source"] or None,
-            airflow_run_id=context["dag_run"].run_id,
-        )
+        try:
+            summary = step_ingest(
+                _settings(),
+                _day(context),
+                context["params"]["source"] or None,
+                airflow_run_id=context["dag_run"].run_id,
+            )
+        except (ConfigError, InputError) as exc:
+            # A missing folder or setting will not appear on a retry: fail now, clearly.
+            raise AirflowFailException(str(exc)) from exc
         context["ti"].xcom_push(key="summary", value=summary)
         return list(summary["shards"])
 
@@ -140,18 +160,23 @@ def _local_tasks() -> dict[str, Any]:
 
         return step_compare(_settings(), _day(context), context["params"]["baseline"])
 
+    @task(
+        task_id="performance",
+        execution_timeout=TIMEOUTS["performance"],
+        trigger_rule="none_failed",
+        **TRANSIENT,
+    )
+    def performance(**context: Any) -> dict[str, Any]:
+        from driftloop.monitor import step_performance
+
+        return step_performance(_settings(), _day(context))
+
     @task(task_id="report", execution_timeout=TIMEOUTS["report"], **TRANSIENT)
     def report(**context: Any) -> dict[str, Any]:
         from driftloop.monitor import step_report
 
         settings = _settings()
-        links = {}
-        if settings.reports.airflow_base_url:
-            run_id = context["dag_run"].run_id
-            links["airflow_run"] = (
-                f"{settings.reports.airflow_base_url.rstrip('/')}/dags/{DAG_ID}/runs/{run_id}"
-            )
-        return step_report(settings, _day(context), links=links)
+        return step_report(settings, _day(context), links=_links(settings, context))
 
     @task(task_id="alert", execution_timeout=TIMEOUTS["alert"], **TRANSIENT)
     def alert(**context: Any) -> dict[str, Any]:
@@ -192,12 +217,14 @@ def _local_tasks() -> dict[str, Any]:
     def join(**context: Any) -> dict[str, Any]:
         from driftloop.monitor import finish_run
 
+        settings = _settings()
         decision = context["ti"].xcom_pull(task_ids="decide", key="decision")
-        return finish_run(_settings(), _day(context), str(decision))
+        return finish_run(settings, _day(context), str(decision), links=_links(settings, context))
 
     return {
         "ingest": ingest,
         "extract": extract,
+        "performance": performance,
         "compare": compare,
         "report": report,
         "alert": alert,
@@ -207,17 +234,94 @@ def _local_tasks() -> dict[str, Any]:
     }
 
 
-def _pod(task_id: str, script: str, *, mapped: bool = False, **extra: Any) -> Any:
-    """A KubernetesPodOperator running one `driftloop monitor step` in the steps image.
+# The steps image runs as user and group 10001, which owns the artifact volume.
+STEPS_UID = 10001
+STEP_LABELS = {
+    # The NetworkPolicy driftloop-steps-no-ingress selects step pods by this label.
+    "app.kubernetes.io/component": "step",
+    "app.kubernetes.io/part-of": "driftloop",
+}
+CONFIG_DIR = "/etc/driftloop"
+DATA_DIR = "/data"
 
-    Imported and configured only in kubernetes mode, at parse time: the image,
-    namespace, service account and resources come from driftloop's settings.
+
+def _step_pod_class() -> Any:
+    """KubernetesPodOperator whose every container passes Pod Security "restricted".
+
+    The driftloop namespace enforces "restricted"; the operator adds its XCom
+    sidecar without a security context, which admission would reject.
     """
     from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+    class StepPodOperator(KubernetesPodOperator):  # type: ignore[misc]
+        def build_pod_request_obj(self, context: Any = None) -> Any:
+            pod = super().build_pod_request_obj(context)
+            for container in pod.spec.containers:
+                if container.security_context is None:
+                    container.security_context = _container_security()
+            return pod
+
+    return StepPodOperator
+
+
+def _container_security() -> Any:
+    from kubernetes.client import models as k8s
+
+    return k8s.V1SecurityContext(
+        allow_privilege_escalation=False,
+        capabilities=k8s.V1Capabilities(drop=["ALL"]),
+    )
+
+
+def _pod_spec_parts(runner: Any) -> dict[str, Any]:
+    """Security, settings (ConfigMap + Secret), data volume and labels of a step pod."""
+    from kubernetes.client import models as k8s
+
+    return {
+        "labels": dict(STEP_LABELS),
+        "security_context": k8s.V1PodSecurityContext(
+            run_as_non_root=True,
+            run_as_user=STEPS_UID,
+            run_as_group=STEPS_UID,
+            # The volume's files get group 10001, so the steps can write them.
+            fs_group=STEPS_UID,
+            seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
+        ),
+        "container_security_context": _container_security(),
+        # Database URL, alert keys: DRIFTLOOP_* variables from the Secret.
+        "env_from": [
+            k8s.V1EnvFromSource(secret_ref=k8s.V1SecretEnvSource(name="driftloop-secrets"))
+        ],
+        "volumes": [
+            k8s.V1Volume(
+                name="data",
+                persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(
+                    claim_name=runner.pvc_name
+                ),
+            ),
+            k8s.V1Volume(
+                name="config", config_map=k8s.V1ConfigMapVolumeSource(name="driftloop-config")
+            ),
+        ],
+        "volume_mounts": [
+            k8s.V1VolumeMount(name="data", mount_path=DATA_DIR),
+            k8s.V1VolumeMount(name="config", mount_path=CONFIG_DIR, read_only=True),
+        ],
+    }
+
+
+def _pod(task_id: str, script: str, *, mapped: bool = False, **extra: Any) -> Any:
+    """A pod running one `driftloop monitor step` in the steps image.
+
+    Imported and configured only in kubernetes mode, at parse time: the image,
+    namespace, service account, resources and volume come from driftloop's settings.
+    """
     from kubernetes.client import models as k8s
 
     runner = _settings().runner
     env = {
+        "DRIFTLOOP_CONFIG": f"{CONFIG_DIR}/driftloop.yaml",
+        "DRIFTLOOP_HOME": DATA_DIR,
         "RUN_DATE": DATE_TEMPLATE,
         "RUN_SOURCE": "{{ params.source or '' }}",
         "RUN_BASELINE": "{{ params.baseline }}",
@@ -242,15 +346,7 @@ def _pod(task_id: str, script: str, *, mapped: bool = False, **extra: Any) -> An
             requests={"cpu": runner.cpu_request, "memory": runner.memory_request},
             limits={"cpu": runner.cpu_limit, "memory": runner.memory_limit},
         ),
-        "volumes": [
-            k8s.V1Volume(
-                name="data",
-                persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(
-                    claim_name=runner.pvc_name
-                ),
-            )
-        ],
-        "volume_mounts": [k8s.V1VolumeMount(name="data", mount_path="/data")],
+        **_pod_spec_parts(runner),
         "do_xcom_push": True,
         "get_logs": True,
         "on_finish_action": "delete_succeeded_pod",
@@ -258,9 +354,10 @@ def _pod(task_id: str, script: str, *, mapped: bool = False, **extra: Any) -> An
         "multiple_outputs": not mapped,
         **extra,
     }
+    operator = _step_pod_class()
     if mapped:
-        return KubernetesPodOperator.partial(**kwargs)
-    return KubernetesPodOperator(**kwargs)
+        return operator.partial(**kwargs)
+    return operator(**kwargs)
 
 
 def _shard_argument(shard: int) -> list[str]:
@@ -283,6 +380,9 @@ def _kubernetes_tasks() -> dict[str, Any]:
         retries=1,
         trigger_rule="none_failed",
     )
+    performance = _pod(
+        "performance", 'performance --date "$RUN_DATE"', trigger_rule="none_failed", **TRANSIENT
+    )
     report = _pod("report", 'report --date "$RUN_DATE"', **TRANSIENT)
     alert = _pod("alert", 'alert --date "$RUN_DATE" $RUN_FLAGS', **TRANSIENT)
     launch = _pod(
@@ -302,6 +402,7 @@ def _kubernetes_tasks() -> dict[str, Any]:
     return {
         "ingest": ingest,
         "extract": extract,
+        "performance": performance,
         "compare": compare,
         "report": report,
         "alert": alert,
@@ -313,7 +414,8 @@ def _kubernetes_tasks() -> dict[str, Any]:
 
 @dag(
     dag_id=DAG_ID,
-    schedule=SCHEDULE,
+    # Data intervals (not cron triggers): the midnight run checks the day that ended.
+    schedule=CronDataIntervalTimetable(SCHEDULE, timezone="UTC"),
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     catchup=False,
     max_active_runs=1,
@@ -361,6 +463,7 @@ def image_drift_monitor() -> None:
         pods = _kubernetes_tasks()
         ingested = pods["ingest"].output
         extracted = pods["extract"].expand(arguments=ingested.map(_shard_argument))
+        performance = pods["performance"]
         compared = pods["compare"]
         severity = compared.output["severity"]
         report, alert = pods["report"], pods["alert"]
@@ -373,6 +476,7 @@ def image_drift_monitor() -> None:
         tasks = _local_tasks()
         ingested = tasks["ingest"]()
         extracted = tasks["extract"].expand(shard=ingested)
+        performance = tasks["performance"]()
         compared = tasks["compare"]()
         severity = compared["severity"]
         report, alert = tasks["report"](), tasks["alert"]()
@@ -380,7 +484,7 @@ def image_drift_monitor() -> None:
         schedule = tasks["schedule_retraining"]()
         join = tasks["join"]()
     branch = decide(severity)
-    extracted >> compared >> report >> alert >> branch
+    extracted >> performance >> compared >> report >> alert >> branch
     branch >> [launch, schedule, skip_retraining()] >> join
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,8 @@ def load_dagbag(folder: Path = DAGS) -> Any:
 
 MONITOR_EDGES = {
     "ingest": {"extract"},
-    "extract": {"compare"},
+    "extract": {"performance"},
+    "performance": {"compare"},
     "compare": {"report", "decide"},
     "report": {"alert"},
     "alert": {"decide"},
@@ -62,7 +64,9 @@ def test_monitor_dag_has_the_documented_tasks_and_edges(runner_mode: str) -> Non
 def test_join_runs_after_whichever_branch_ran(runner_mode: str) -> None:
     dag = _monitor(load_dagbag())
     assert dag.get_task("join").trigger_rule == "none_failed_min_one_success"
-    # compare still runs (insufficient data) when a day has no shard to map over.
+    # performance and compare still run (insufficient data) when a day has no shard
+    # to map over.
+    assert dag.get_task("performance").trigger_rule == "none_failed"
     assert dag.get_task("compare").trigger_rule == "none_failed"
     assert type(dag.get_task("decide")).__name__ == "_BranchPythonDecoratedOperator"
 
@@ -80,24 +84,30 @@ def test_extract_is_mapped_over_the_ingest_shards(runner_mode: str) -> None:
 @MODES
 def test_transient_steps_retry_with_backoff_and_every_task_has_a_timeout(runner_mode: str) -> None:
     dag = _monitor(load_dagbag())
-    for task_id in ("ingest", "extract", "report", "alert"):
+    for task_id in ("ingest", "extract", "performance", "report", "alert"):
         task = dag.get_task(task_id)
         assert task.retries >= 2 and task.retry_exponential_backoff, task_id
     for task in dag.tasks:
         assert task.execution_timeout is not None, task.task_id
 
 
+def _kubernetes_monitor(monkeypatch: pytest.MonkeyPatch, **runner: str) -> Any:
+    monkeypatch.setenv("DRIFTLOOP_RUNNER__MODE", "kubernetes")
+    for name, value in runner.items():
+        monkeypatch.setenv(f"DRIFTLOOP_RUNNER__{name.upper()}", value)
+    return _monitor(load_dagbag())
+
+
 def test_kubernetes_mode_runs_each_step_in_the_steps_image(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("DRIFTLOOP_RUNNER__MODE", "kubernetes")
-    monkeypatch.setenv("DRIFTLOOP_RUNNER__NAMESPACE", "ml-monitoring")
-    monkeypatch.setenv("DRIFTLOOP_RUNNER__MEMORY_LIMIT", "3Gi")
+    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
     from driftloop.constants import STEPS_IMAGE
 
-    dag = _monitor(load_dagbag())
+    dag = _kubernetes_monitor(monkeypatch, namespace="ml-monitoring", memory_limit="3Gi")
     compare = dag.get_task("compare")
-    assert type(compare).__name__ == "KubernetesPodOperator"
+    assert isinstance(compare, KubernetesPodOperator)
     assert compare.image == STEPS_IMAGE
     assert compare.namespace == "ml-monitoring"
     assert compare.service_account_name == "driftloop-steps"
@@ -106,6 +116,83 @@ def test_kubernetes_mode_runs_each_step_in_the_steps_image(
     ingest = dag.get_task("ingest")
     assert "--xcom-field shards" in ingest.cmds[2]
     assert dag.get_task("extract").partial_kwargs["image"] == STEPS_IMAGE
+
+
+def _env(task: Any) -> dict[str, str]:
+    return {e.name: e.value for e in task.env_vars}
+
+
+def _assert_step_pod_settings(kw: dict[str, Any], pvc: str) -> None:
+    assert kw["security_context"].fs_group == 10001
+    assert kw["security_context"].run_as_user == 10001
+    assert kw["security_context"].run_as_non_root is True
+    assert [e.secret_ref.name for e in kw["env_from"]] == ["driftloop-secrets"]
+    volumes = {v.name: v for v in kw["volumes"]}
+    assert volumes["config"].config_map.name == "driftloop-config"
+    assert volumes["data"].persistent_volume_claim.claim_name == pvc
+    mounts = {m.mount_path: m.name for m in kw["volume_mounts"]}
+    assert mounts == {"/etc/driftloop": "config", "/data": "data"}
+    assert kw["labels"]["app.kubernetes.io/component"] == "step"
+    assert kw["labels"]["app.kubernetes.io/part-of"] == "driftloop"
+
+
+def test_step_pods_get_the_deployment_settings_volume_and_labels(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    dag = _kubernetes_monitor(monkeypatch, pvc_name="images-pvc")
+    for task in dag.tasks:
+        if task.task_id in ("decide", "skip_retraining"):
+            continue  # they only branch: they stay in the worker
+        if task.task_id == "extract":
+            kw = task.partial_kwargs
+            env = dict(kw["env_vars"])  # a mapped task keeps the dict it was given
+        else:
+            kw = {
+                name: getattr(task, name)
+                for name in ("security_context", "env_from", "volumes", "volume_mounts", "labels")
+            }
+            env = _env(task)
+        _assert_step_pod_settings(kw, "images-pvc")
+        assert env["DRIFTLOOP_CONFIG"] == "/etc/driftloop/driftloop.yaml", task.task_id
+        assert env["DRIFTLOOP_HOME"] == "/data", task.task_id
+
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:6443"}}]
+users: [{name: u, user: {token: "t"}}]
+contexts: [{name: x, context: {cluster: c, user: u, namespace: driftloop}}]
+current-context: x
+"""
+
+
+def test_every_container_of_a_step_pod_passes_pod_security_restricted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The namespace enforces "restricted": the XCom sidecar needs a security context too."""
+    # Building the pod asks the client whether it runs in a cluster: give it a
+    # config that points at nothing (no request is made).
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_KUBERNETES_DEFAULT",
+        json.dumps({"conn_type": "kubernetes", "extra": {"kube_config_path": str(kubeconfig)}}),
+    )
+    dag = _kubernetes_monitor(monkeypatch)
+    pod = dag.get_task("compare").build_pod_request_obj(None)
+    names = [c.name for c in pod.spec.containers]
+    assert names == ["base", "airflow-xcom-sidecar"]
+    assert pod.spec.security_context.run_as_non_root is True
+    assert pod.spec.security_context.seccomp_profile.type == "RuntimeDefault"
+    for container in pod.spec.containers:
+        context = container.security_context
+        assert context is not None, container.name
+        assert context.allow_privilege_escalation is False, container.name
+        assert context.capabilities.drop == ["ALL"], container.name
+    assert pod.metadata.labels["app.kubernetes.io/component"] == "step"
+    assert {"name": "DRIFTLOOP_HOME", "value": "/data"} in [
+        {"name": e.name, "value": e.value} for e in pod.spec.containers[0].env
+    ]
 
 
 def test_local_mode_runs_steps_in_process() -> None:
@@ -136,8 +223,17 @@ def test_monitor_params_carry_types_and_descriptions_for_the_trigger_form() -> N
 def test_monitor_schedule_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DRIFTLOOP_MONITOR__SCHEDULE", "0 6 * * *")
     dag = _monitor(load_dagbag())
-    assert dag.schedule == "0 6 * * *"
+    assert dag.timetable.expression == "0 6 * * *"
     assert dag.catchup is False and dag.max_active_runs == 1
+
+
+def test_a_scheduled_run_checks_the_day_that_just_ended() -> None:
+    """Data intervals: the run made at midnight has the finished day as its logical date."""
+    from airflow.sdk import CronDataIntervalTimetable
+
+    dag = _monitor(load_dagbag())
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.timetable.expression == "0 0 * * *"
 
 
 def test_every_dag_is_documented_tagged_and_owned() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from driftloop.monitor.branch import DECISIONS, decide, finish_run, step_launch, step_schedule
 from driftloop.monitor.chain import CHECK_KEYS, run_check, run_monitoring
+from driftloop.monitor.performance import step_performance
 from driftloop.monitor.retrain import launch_manual, refresh_baseline
 from driftloop.monitor.steps import (
     resolve_source,
@@ -33,6 +34,7 @@ __all__ = [
     "step_extract",
     "step_ingest",
     "step_launch",
+    "step_performance",
     "step_report",
     "step_schedule",
 ]

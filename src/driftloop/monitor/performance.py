@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from driftloop.storage.db import Database
 __all__ = ["report_sections", "step_performance", "with_performance"]
 
 DateLike = str | dt.date | dt.datetime
+log = logging.getLogger(__name__)
 
 
 def with_performance(
@@ -50,6 +52,7 @@ def step_performance(
 
     day = parse_day(logical_date)
     with open_context(settings, db, store) as ctx, timed(ctx.db, day, "performance"):
+        _ensure_calibrated(settings, ctx)
         summary = measure(settings, day, db=ctx.db, store=ctx.store)
     return dict(summary)
 
@@ -70,3 +73,20 @@ def report_sections(ctx: Context, run: Any) -> tuple[list[str], dict[str, str]]:
     if history:
         sections.append(performance_section_html(history))
     return sections, links
+
+
+def _ensure_calibrated(settings: Settings, ctx: Context) -> None:
+    """Calibrate a new champion on the labelled reference images, once.
+
+    The estimate (CBPE) needs the champion's calibrator; the first performance
+    step after a promotion fits it, so no separate job has to remember to.
+    """
+    from driftloop.model import Registry
+    from driftloop.performance import calibrate_model, load_calibrator
+
+    model_uri = Registry(ctx.db, ctx.store).current_uri()
+    reference = settings.monitor.reference_images
+    if not model_uri or not reference or load_calibrator(model_uri) is not None:
+        return
+    calibrator = calibrate_model(model_uri, reference)
+    log.info("calibrated the champion %s on %s: %s", model_uri, reference, calibrator)

@@ -213,22 +213,42 @@ def _quarantined(quarantined: Sequence[Mapping[str, str]], limit: int = 24) -> s
     return '<div class="thumbs" id="quarantine-grid">' + "".join(tiles) + "</div>" + extra
 
 
+def _why(result: DriftResult) -> str:
+    """The numbers the severity rule used, in one short line (the rule is in the footer)."""
+    facts = result.details.get("severity_inputs") if result.details else None
+    if not isinstance(facts, Mapping) or "n_image_features" not in facts:
+        return html.escape(result.severity_rule)
+    parts = [
+        f"{facts.get('n_image_drifted', 0)} of {facts.get('n_image_features', 0)} image "
+        f"features drifted ({100 * float(facts.get('share_image_drifted', 0)):.0f}%)"
+    ]
+    if facts.get("n_image_drifted"):
+        parts.append(f"largest effect size {float(facts.get('max_image_effect', 0)):.2f}")
+    if facts.get("n_model_drifted"):
+        parts.append(f"{facts['n_model_drifted']} model-side test(s) drifted")
+    if facts.get("n_container_drifted"):
+        parts.append(f"{facts['n_container_drifted']} file-container feature(s) changed")
+    performance = result.details.get("performance") if result.details else None
+    if isinstance(performance, Mapping) and performance.get("breached"):
+        breached = [c for c in performance.get("checks") or [] if c.get("breached")]
+        parts.append(f"{len(breached)} performance threshold(s) breached")
+    return html.escape("; ".join(parts)) + ' · <a href="#rule">severity rule</a>'
+
+
 def _headline(result: DriftResult) -> tuple[str, str]:
     drifted = result.drifted_features
     if result.severity == "insufficient_data":
         return (
             f"Not enough images to decide: {result.n_current} current",
-            html.escape(result.severity_rule),
+            html.escape(result.severity_rule.split(";")[0]),
         )
     if not drifted:
-        return "No drift: production images look like the reference", html.escape(
-            result.severity_rule
-        )
+        return "No drift: production images look like the reference", _why(result)
     names = ", ".join(f.name for f in sorted_by_effect(drifted)[:4])
     more = f" and {len(drifted) - 4} more" if len(drifted) > 4 else ""
     return (
         f"{len(drifted)} of {len(result.features)} tests drifted: {html.escape(names)}{more}",
-        html.escape(result.severity_rule),
+        _why(result),
     )
 
 
@@ -265,6 +285,7 @@ def render_summary_html(
         if url
     )
     footer = (
+        f'<span id="rule">Severity rule: {html.escape(result.severity_rule)}.</span><br>'
         f"Tests corrected with {html.escape(result.correction)} at alpha {result.alpha}. "
         f"Result created {html.escape(result.created_at or '—')}; page written "
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC by driftloop."

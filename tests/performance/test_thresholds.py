@@ -153,3 +153,36 @@ def test_degradation_beyond_tolerance_sends_an_alert_to_the_local_receiver(
 def test_severity_levels_come_from_settings() -> None:
     cfg = dataclasses.replace(check(window("realised", 0.6), None), realised_severity="medium")
     assert apply_performance(drift("none"), cfg).severity == "medium"
+
+
+def _window(kind: str, value: float, interval: tuple[float, float] | None) -> WindowPerformance:
+    return WindowPerformance(
+        kind=kind,  # type: ignore[arg-type]
+        status="ok",
+        n=40,
+        classes=tuple(CLASSES),
+        metrics={"accuracy": value, "macro_f1": value},
+        intervals={"accuracy": interval} if interval else {},
+    )
+
+
+def test_a_drop_inside_the_confidence_interval_is_not_a_breach() -> None:
+    # 32 of 40 right: 0.80 with Wilson interval about [0.65, 0.90]; limit 0.85 - 0.05.
+    settings = PerformanceSettings(minimums={})
+    checks = check_thresholds(_window("realised", 0.79, (0.65, 0.90)), {"accuracy": 0.85}, settings)
+    accuracy = next(c for c in checks if c.metric == "accuracy")
+    assert accuracy.value < accuracy.limit and not accuracy.breached
+
+
+def test_a_drop_with_the_whole_interval_below_the_limit_is_a_breach() -> None:
+    settings = PerformanceSettings(minimums={})
+    checks = check_thresholds(_window("realised", 0.60, (0.55, 0.66)), {"accuracy": 0.85}, settings)
+    assert next(c for c in checks if c.metric == "accuracy").breached
+
+
+def test_estimated_metrics_without_an_interval_are_not_checked_for_a_drop() -> None:
+    settings = PerformanceSettings(minimums={})
+    checks = check_thresholds(
+        _window("estimated", 0.50, (0.45, 0.55)), {"accuracy": 0.85, "macro_f1": 0.85}, settings
+    )
+    assert [c.metric for c in checks if c.rule == "max_drop"] == ["accuracy"]

@@ -27,28 +27,47 @@ from driftloop.results import SEVERITY_ORDER, DriftResult, FeatureDrift
 __all__ = ["apply_performance", "check_thresholds"]
 
 
+def _bound(perf: WindowPerformance, metric: str, value: float) -> float:
+    """What is compared with a limit: the interval's upper end when there is one.
+
+    A day has tens of labels, not thousands: with 40 of them an accuracy of 0.80
+    is anything from 0.65 to 0.90. A threshold is breached only when the whole
+    interval lies below it, so sampling noise does not page anyone.
+    """
+    interval = perf.intervals.get(metric)
+    return float(interval[1]) if interval else value
+
+
 def check_thresholds(
     perf: WindowPerformance,
     reference: Mapping[str, Any],
     settings: PerformanceSettings,
 ) -> list[Breach]:
-    """Every (metric, rule) check that applies to ``perf``; ``breached`` says which failed."""
+    """Every (metric, rule) check that applies to ``perf``; ``breached`` says which failed.
+
+    A breach needs the metric's confidence interval entirely below the limit
+    (see :func:`_bound`). Estimated metrics without an interval are checked
+    against the absolute minimums only: their drop from the reference could be
+    the estimator's bias as much as the model's.
+    """
     if not perf.ok:
         return []
     checks: list[Breach] = []
     for metric, minimum in sorted(settings.minimums.items()):
         value = perf.value(metric)
         if value is not None:
-            checks.append(Breach(perf.kind, metric, "minimum", value, minimum, value < minimum))
+            below = _bound(perf, metric, value) < minimum
+            checks.append(Breach(perf.kind, metric, "minimum", value, minimum, below))
     for metric in sorted(perf.metrics):
         value = perf.value(metric)
         ref = reference.get(metric)
         if value is None or not isinstance(ref, int | float) or isinstance(ref, bool):
             continue
+        if perf.kind == "estimated" and metric not in perf.intervals:
+            continue
         limit = float(ref) - settings.max_drop
-        checks.append(
-            Breach(perf.kind, metric, "max_drop", value, limit, value < limit, float(ref))
-        )
+        below = _bound(perf, metric, value) < limit
+        checks.append(Breach(perf.kind, metric, "max_drop", value, limit, below, float(ref)))
     return checks
 
 

@@ -3,8 +3,9 @@
 # the embedded defaults (SQLite, local folders, kfp.local; no Docker).
 #
 #   1. demo data: synthetic brain MRI, 14 production days with known drift (once)
-#   2. the first champion: train, register, gate, promote (once)
-#   3. the baseline: reference images with the champion's features (once)
+#   2. the first champion: the retraining pipeline under kfp.local trains it,
+#      gates it and promotes it, which also builds the first baseline (once)
+#   3. (the baseline from the reference images, if the pipeline made none)
 #   4. Airflow runs the image_drift_monitor DAG for every production day
 #      (`airflow dags test`): ingest -> extract -> compare -> report -> alert ->
 #      branch; a high-severity day launches the Kubeflow retraining pipeline
@@ -30,7 +31,7 @@ SIZE="${DEMO_SIZE:-small}"
 export DRIFTLOOP_MONITOR__SOURCE="$DEMO/production/{date}"
 export DRIFTLOOP_MONITOR__REFERENCE_IMAGES="$DEMO/reference"
 export DRIFTLOOP_KFP__DATA_URI="$DEMO/train"
-export DRIFTLOOP_MODEL__EPOCHS="${DRIFTLOOP_MODEL__EPOCHS:-6}"
+export DRIFTLOOP_MODEL__EPOCHS="${DRIFTLOOP_MODEL__EPOCHS:-8}"
 export DRIFTLOOP_PERFORMANCE__LABELS_CSV="$DEMO/labels.csv"
 # One retraining per incident, not one per drifted day.
 export DRIFTLOOP_MONITOR__RETRAIN_COOLDOWN_DAYS="${DRIFTLOOP_MONITOR__RETRAIN_COOLDOWN_DAYS:-3}"
@@ -66,13 +67,11 @@ if [ ! -d "$DRIFTLOOP_HOME/feedback" ]; then
 fi
 
 if [ ! -f "$DRIFTLOOP_HOME/models/CURRENT" ]; then
-  say "first champion: train, register, gate, promote"
-  STAGE="$DRIFTLOOP_HOME/staging/initial"
-  driftloop model train --data "$DEMO/train" --out "$STAGE" --epochs 8
-  VERSION=$(driftloop model register --model "$STAGE" | tail -1)
-  driftloop model gate --candidate "$VERSION" --champion none --data "$DEMO/reference" \
-    --out "$STAGE/gate.json" >/dev/null
-  driftloop model promote --version "$VERSION" --decision "$STAGE/gate.json" --actor make-demo
+  say "first champion: the retraining pipeline (kfp.local) trains, gates and promotes it"
+  # With no champion yet the gate applies only the minimum AUC; the promotion
+  # also builds the first baseline from the training images. Feedback (labelled
+  # production scans) joins the training data only from the first retraining on.
+  driftloop pipeline run --local --wait --trigger bootstrap --param feedback_uri=
 fi
 
 if [ ! -f "$DRIFTLOOP_HOME/baselines/CURRENT" ]; then

@@ -57,7 +57,9 @@ def baseline_refresh() -> None:
         from driftloop.monitor import refresh_baseline
 
         try:
-            return refresh_baseline(load_settings(), context["params"]["images"] or None)
+            # In process (workers=1): worker processes spawned inside an Airflow 3
+            # task re-run the `airflow` script, which has no database there.
+            return refresh_baseline(load_settings(), context["params"]["images"] or None, workers=1)
         except (ConfigError, InputError) as exc:
             # A missing folder or setting will not appear on a retry: fail now, clearly.
             raise AirflowFailException(str(exc)) from exc

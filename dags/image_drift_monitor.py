@@ -146,8 +146,10 @@ def _local_tasks() -> dict[str, Any]:
         from driftloop.monitor import step_extract
 
         # The manifest sits at the day's fixed place (Layout.manifest), so only
-        # the shard number travels between tasks.
-        return step_extract(_settings(), _day(context), None, shard)
+        # the shard number travels between tasks. One process per shard: the
+        # mapping is the parallelism, and worker processes spawned inside an
+        # Airflow 3 task re-run the `airflow` script, which has no database there.
+        return step_extract(_settings(), _day(context), None, shard, workers=1)
 
     @task(
         task_id="compare",

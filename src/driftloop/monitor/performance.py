@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from driftloop.config import Settings
-from driftloop.monitor.runs import Context, open_context, parse_day, timed
+from driftloop.monitor.runs import Context, open_context, parse_day, run_key, timed
 from driftloop.results import DriftResult
 from driftloop.storage.artifacts import ArtifactStore
 from driftloop.storage.db import Database
@@ -48,10 +48,15 @@ def step_performance(
     store: ArtifactStore | None = None,
 ) -> dict[str, Any]:
     """Realised (labels) and estimated (CBPE) performance for the day's window."""
+    from driftloop.model import Registry
     from driftloop.performance import step_performance as measure
 
     day = parse_day(logical_date)
     with open_context(settings, db, store) as ctx, timed(ctx.db, day, "performance"):
+        if Registry(ctx.db, ctx.store).current_uri() is None:
+            # No champion: no predictions to judge. The drift check must still run.
+            log.info("performance %s: no champion model yet, nothing measured", day.isoformat())
+            return {"run_key": run_key(day), "skipped": "no champion model"}
         _ensure_calibrated(settings, ctx)
         summary = measure(settings, day, db=ctx.db, store=ctx.store)
     return dict(summary)

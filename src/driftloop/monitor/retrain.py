@@ -35,10 +35,13 @@ def launch_manual(settings: Settings, params: Mapping[str, Any], *, run_key: str
     return {"run_key": run_key, "promoted": promoted, **info}
 
 
-def refresh_baseline(settings: Settings, images: str | None = None) -> dict[str, Any]:
+def refresh_baseline(
+    settings: Settings, images: str | None = None, *, workers: int | None = None
+) -> dict[str, Any]:
     """Build a baseline of the reference images with the champion model and save it.
 
-    The features are computed in a scratch folder: only the saved baseline is kept.
+    The features are computed in a scratch folder: only the saved baseline is
+    kept. ``workers`` as in :func:`driftloop.features.extract`.
     """
     from driftloop.drift import build_baseline, save_baseline
     from driftloop.features import extract, read_features
@@ -56,7 +59,7 @@ def refresh_baseline(settings: Settings, images: str | None = None) -> dict[str,
         scratch = ArtifactStore(tmp)
         summary = ingest(source, today, settings, db=None, store=scratch)
         features_dir = scratch.uri("features")
-        extract(summary.manifest_uri, features_dir, settings, model_uri=model_uri)
+        extract(summary.manifest_uri, features_dir, settings, model_uri=model_uri, workers=workers)
         frame = read_features(features_dir)
         model_version = _model_version(ctx)
         baseline = build_baseline(frame, settings=settings, model_version=model_version)

@@ -138,10 +138,14 @@ def step_extract(
     *,
     model_uri: str | None = None,
     use_champion: bool = True,
+    workers: int | None = None,
     db: Database | None = None,
     store: ArtifactStore | None = None,
 ) -> dict[str, Any]:
-    """Extract the features of one manifest shard (all shards when ``shard`` is None)."""
+    """Extract the features of one manifest shard (all shards when ``shard`` is None).
+
+    ``workers`` as in :func:`driftloop.features.extract` (None: ``features.workers``).
+    """
     from driftloop.features import extract
 
     day = parse_day(logical_date)
@@ -151,7 +155,12 @@ def step_extract(
             model_uri = _champion_uri(ctx)
         with timed(ctx.db, day, "extract" if shard is None else f"extract[{shard}]"):
             summary = extract(
-                manifest, ctx.layout.features_dir(day), settings, shard=shard, model_uri=model_uri
+                manifest,
+                ctx.layout.features_dir(day),
+                settings,
+                shard=shard,
+                model_uri=model_uri,
+                workers=workers,
             )
         if model_uri:
             _update(ctx.db, day, details={"model_uri": model_uri})

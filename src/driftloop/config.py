@@ -73,7 +73,18 @@ class DriftSettings(_Section):
 
 class ReportSettings(_Section):
     retention_days: int = Field(30, ge=1)
-    top_features: int = Field(8, ge=1)
+    top_features: int = Field(8, ge=1, description="features with histograms on a run's page")
+    trend_features: list[str] = Field(
+        default_factory=lambda: [
+            "mean",
+            "rms_contrast",
+            "sharpness",
+            "noise",
+            "entropy",
+            "confidence",
+        ],
+        description="features whose effect size the index plots over time",
+    )
     airflow_base_url: str = ""
 
 

@@ -32,7 +32,8 @@ def test_index_lists_every_run_newest_first_with_trends(
     assert rows == [sev for _, sev, _ in reversed(WEEK)]
     assert 'href="2026-11-10/index.html"' in html
     assert html.count("<title>") >= len(WEEK) + 1  # one tooltip per severity cell
-    assert re.findall(r'<div class="card" data-feature="(\w+)"', html)[:2] == ["sharpness", "mean"]
+    # The configured trend features, in their configured order.
+    assert re.findall(r'<div class="card" data-feature="(\w+)"', html)[:2] == ["mean", "sharpness"]
     assert 'class="banner sev-low"' in html  # the latest run's colour
     assert "<script" not in html
 

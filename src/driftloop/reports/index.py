@@ -159,12 +159,18 @@ def _runs_table(rows: list[_Row]) -> str:
     )
 
 
-def _feature_charts(chron: list[_Row]) -> str:
-    totals: dict[str, float] = {}
-    for r in chron:
-        for name, value in r.effects.items():
-            totals[name] = totals.get(name, 0.0) + value
-    key = sorted(totals, key=lambda n: -totals[n])[:KEY_FEATURES]
+def _feature_charts(chron: list[_Row], trend_features: list[str]) -> str:
+    # The configured features people read (brightness, contrast, sharpness, noise,
+    # confidence). Ranking by summed effect size instead would pick features whose
+    # reference barely varies (bit depth, width): tiny changes, huge normed effects.
+    seen = {name for r in chron for name in r.effects}
+    key = [name for name in trend_features if name in seen]
+    if not key:
+        totals: dict[str, float] = {}
+        for r in chron:
+            for name, value in r.effects.items():
+                totals[name] = totals.get(name, 0.0) + value
+        key = sorted(totals, key=lambda n: -totals[n])[:KEY_FEATURES]
     if not key:
         return '<p class="muted">No feature effect sizes recorded yet.</p>'
     dates = [r.day for r in chron]
@@ -198,7 +204,7 @@ def rebuild_index(store: ArtifactStore, db: Database | None, settings: Settings)
         count_chart=line_chart(
             dates, {"drifted": [float(len(r.drifted)) for r in chron]}, title="drifted features"
         ),
-        feature_charts=_feature_charts(chron),
+        feature_charts=_feature_charts(chron, settings.reports.trend_features),
         n_runs=len(rows),
         runs_table=_runs_table(rows),
         footer=html.escape(

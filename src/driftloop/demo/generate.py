@@ -2,9 +2,8 @@
 
 Every image has its own random generator seeded from (seed, split, day, index),
 so the output is byte-identical for the same seed however many workers render
-it. Work is planned in the parent, rendered in a process pool (forked after
-the template is loaded, so it is loaded once), and the bookkeeping files are
-written last.
+it. Work is planned in the parent, rendered in a pool of worker processes (each
+loads the template once), and the bookkeeping files are written last.
 """
 
 from __future__ import annotations
@@ -194,6 +193,7 @@ _POOL_ARGS: tuple[str, int] = ("", 0)
 def _pool_init(root: str, image_size: int) -> None:
     global _POOL_ARGS
     _POOL_ARGS = (root, image_size)
+    slice_stack(image_size)  # the template, once per worker
 
 
 def _pool_render(job: _Job) -> tuple[str, str, str, float]:
@@ -220,8 +220,14 @@ def _run(
     else:
         import multiprocessing as mp
 
-        # fork shares the template the parent already loaded; spawn would reload it per worker.
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        # Workers come from a fork server, not a plain fork of this process: a fork
+        # copies other threads' locks mid-flight (inside pytest, Airflow or a
+        # process with TensorFlow loaded that deadlocks now and then). Each worker
+        # loads the template once, in its initializer.
+        ctx: Any = mp.get_context("spawn")
+        if "forkserver" in mp.get_all_start_methods():
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload([__name__])
         with ctx.Pool(workers, initializer=_pool_init, initargs=(str(root), image_size)) as pool:
             for row in pool.imap(_pool_render, jobs, chunksize=8):
                 rows.append(row)

@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import random
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -113,15 +112,29 @@ def _labelled_production(database_url: str) -> list[LabelledImage]:
     return found
 
 
+def _split_key(image: LabelledImage, seed: int) -> float:
+    """A stable number in [0, 1) for the image: its place in the split."""
+    digest = hashlib.sha256(f"{seed}:{image.sha256}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 def _split(
     images: list[LabelledImage], holdout_fraction: float, seed: int
 ) -> tuple[list[LabelledImage], list[LabelledImage]]:
-    """Stratified split: each class keeps its share in the held-out set."""
-    rng = random.Random(seed)
+    """Stratified split in which an image's side depends on the image alone.
+
+    An image is held out when its seeded content hash falls below
+    ``holdout_fraction``, so adding feedback never moves an image across the
+    split: a champion trained by an earlier run never saw the images the next
+    run evaluates it and its challenger on. Each class keeps at least one image
+    on each side.
+    """
     train: list[LabelledImage] = []
     holdout: list[LabelledImage] = []
     for label in CLASSES:
-        members = sorted((im for im in images if im.label == label), key=lambda im: im.sha256)
+        members = sorted(
+            (im for im in images if im.label == label), key=lambda im: _split_key(im, seed)
+        )
         if not members:
             continue
         if len(members) < 2:
@@ -129,8 +142,8 @@ def _split(
                 f"class '{label}' has {len(members)} image; a stratified split needs at least 2 "
                 "per class: add labelled images for it"
             )
-        rng.shuffle(members)
-        n_hold = min(len(members) - 1, max(1, round(len(members) * holdout_fraction)))
+        n_hold = sum(1 for im in members if _split_key(im, seed) < holdout_fraction)
+        n_hold = min(len(members) - 1, max(1, n_hold))
         holdout.extend(members[:n_hold])
         train.extend(members[n_hold:])
     return train, holdout

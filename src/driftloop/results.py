@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
-__all__ = ["DriftResult", "FeatureDrift", "GateDecision"]
+__all__ = ["DriftResult", "FeatureDrift", "GateDecision", "json_safe"]
 
 SeverityLevel = Literal["none", "low", "medium", "high", "insufficient_data"]
 SEVERITY_ORDER: dict[str, int] = {
@@ -25,14 +25,14 @@ SEVERITY_ORDER: dict[str, int] = {
 }
 
 
-def _clean(value: Any) -> Any:
+def json_safe(value: Any) -> Any:
     """JSON cannot hold NaN/inf: write them as null."""
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_safe(v) for v in value]
     return value
 
 
@@ -52,7 +52,7 @@ class FeatureDrift:
     p_adjusted: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(_clean(dataclasses.asdict(self)))
+        return dict(json_safe(dataclasses.asdict(self)))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -86,7 +86,7 @@ class DriftResult:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["features"] = [f.to_dict() for f in self.features]
         data["details"] = dict(self.details)
-        return dict(_clean(data))
+        return dict(json_safe(data))
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
@@ -127,7 +127,7 @@ class GateDecision:
         data = dataclasses.asdict(self)
         data["reasons"] = list(self.reasons)
         data["status"] = self.status
-        return dict(_clean(data))
+        return dict(json_safe(data))
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)

@@ -15,22 +15,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from driftloop.results import json_safe
+
 __all__ = ["Breach", "PerformanceCheck", "WindowPerformance"]
 
 Kind = Literal["realised", "estimated"]
 # ok: numbers are real; insufficient_labels / insufficient_predictions: too few rows to
 # trust, so no numbers at all; not_calibrated: no calibrator for the model, no estimate.
 Status = Literal["ok", "insufficient_labels", "insufficient_predictions", "not_calibrated"]
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -65,7 +57,7 @@ class WindowPerformance:
         data["per_class"] = {k: dict(v) for k, v in self.per_class.items()}
         data["confusion_matrix"] = [list(r) for r in self.confusion_matrix]
         data["details"] = dict(self.details)
-        return dict(_clean(data))
+        return dict(json_safe(data))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WindowPerformance:
@@ -108,7 +100,7 @@ class Breach:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(_clean(dataclasses.asdict(self)))
+        return dict(json_safe(dataclasses.asdict(self)))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -138,7 +130,7 @@ class PerformanceCheck:
             "realised": None if self.realised is None else self.realised.to_dict(),
             "estimated": None if self.estimated is None else self.estimated.to_dict(),
             "checks": [c.to_dict() for c in self.checks],
-            "reference": _clean(dict(self.reference)),
+            "reference": json_safe(dict(self.reference)),
             "model_version": self.model_version,
             "realised_severity": self.realised_severity,
             "estimated_severity": self.estimated_severity,

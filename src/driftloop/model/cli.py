@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from driftloop.config import Settings
 from driftloop.constants import EXIT_OK
-from driftloop.errors import InputError, PromotionError
+from driftloop.errors import InputError
 
 if TYPE_CHECKING:
     from driftloop.model.registry import Registry
@@ -44,18 +44,9 @@ def _registry(settings: Settings) -> Iterator[Registry]:
 
 
 def _resolve(ref: str, settings: Settings) -> str:
-    """A model folder URI from a path/URI, a registered version id, or 'current'."""
-    if Path(ref).exists() or "://" in ref:
-        return ref
-    with _registry(settings) as reg:
-        if ref == "current":
-            uri = reg.current_uri()
-            if uri is None:
-                raise PromotionError(
-                    "no model is current yet; promote one with 'driftloop model promote'"
-                )
-            return uri
-        return reg.get(ref).uri
+    from driftloop.model.registry import resolve_model_ref
+
+    return resolve_model_ref(ref, settings)
 
 
 def _cmd_train(args: argparse.Namespace, settings: Settings) -> int:

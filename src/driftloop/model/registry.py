@@ -29,7 +29,7 @@ from driftloop.storage.artifacts import ArtifactStore
 from driftloop.storage.db import Database
 from driftloop.storage.models import ModelEvent, ModelVersion
 
-__all__ = ["POINTER", "Registry", "forced_decision"]
+__all__ = ["POINTER", "Registry", "forced_decision", "resolve_model_ref"]
 
 log = logging.getLogger(__name__)
 
@@ -262,3 +262,24 @@ class Registry:
             self._switch(s, live, actor, "rolled_back", {"from": current})
         log.info("rolled back from %s to %s by %s", current, target, actor)
         return target
+
+
+def resolve_model_ref(ref: str, settings: Any) -> str:
+    """A model folder URI from a path/URI, a registered version id, or ``current``."""
+    if Path(ref).exists() or "://" in ref:
+        return ref
+    db = Database(settings.db_url)
+    try:
+        db.check_ready()
+        registry = Registry(db, ArtifactStore(settings.artifacts_uri))
+        if ref == "current":
+            uri = registry.current_uri()
+            if uri is None:
+                raise PromotionError(
+                    "no model is current yet; promote one with 'driftloop model promote' "
+                    "or pass --model FOLDER"
+                )
+            return uri
+        return registry.get(ref).uri
+    finally:
+        db.dispose()

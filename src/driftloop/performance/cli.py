@@ -4,38 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from driftloop.config import Settings
 from driftloop.constants import EXIT_OK
-from driftloop.errors import ModelError
 
 __all__ = ["register"]
 
 
 def _resolve_model(ref: str, settings: Settings) -> str:
-    """A model folder from a path/URI, 'current', or a registered version id."""
-    if Path(ref).exists() or "://" in ref:
-        return ref
-    from driftloop.model import Registry
-    from driftloop.storage.artifacts import ArtifactStore
-    from driftloop.storage.db import Database
+    from driftloop.model.registry import resolve_model_ref
 
-    db = Database(settings.db_url)
-    try:
-        registry = Registry(db, ArtifactStore(settings.artifacts_uri))
-        if ref == "current":
-            uri = registry.current_uri()
-            if uri is None:
-                raise ModelError(
-                    "no model is current yet; pass --model FOLDER or promote one with "
-                    "'driftloop model promote'"
-                )
-            return uri
-        return registry.get(ref).uri
-    finally:
-        db.dispose()
+    return resolve_model_ref(ref, settings)
 
 
 def _fmt(summary: dict[str, Any]) -> str:

@@ -9,7 +9,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from driftloop.config import Settings
-from driftloop.monitor.runs import Context, open_context, parse_day, run_key, timed
+from driftloop.monitor.runs import (
+    Context,
+    champion_uri,
+    open_context,
+    parse_day,
+    run_key,
+    timed,
+)
 from driftloop.results import DriftResult
 from driftloop.storage.artifacts import ArtifactStore
 from driftloop.storage.db import Database
@@ -48,16 +55,16 @@ def step_performance(
     store: ArtifactStore | None = None,
 ) -> dict[str, Any]:
     """Realised (labels) and estimated (CBPE) performance for the day's window."""
-    from driftloop.model import Registry
     from driftloop.performance import step_performance as measure
 
     day = parse_day(logical_date)
     with open_context(settings, db, store) as ctx, timed(ctx.db, day, "performance"):
-        if Registry(ctx.db, ctx.store).current_uri() is None:
+        model_uri = champion_uri(ctx)
+        if model_uri is None:
             # No champion: no predictions to judge. The drift check must still run.
             log.info("performance %s: no champion model yet, nothing measured", day.isoformat())
             return {"run_key": run_key(day), "skipped": "no champion model"}
-        _ensure_calibrated(settings, ctx)
+        _ensure_calibrated(settings, model_uri)
         summary = measure(settings, day, db=ctx.db, store=ctx.store)
     return dict(summary)
 
@@ -80,18 +87,16 @@ def report_sections(ctx: Context, run: Any) -> tuple[list[str], dict[str, str]]:
     return sections, links
 
 
-def _ensure_calibrated(settings: Settings, ctx: Context) -> None:
+def _ensure_calibrated(settings: Settings, model_uri: str) -> None:
     """Calibrate a new champion on the labelled reference images, once.
 
     The estimate (CBPE) needs the champion's calibrator; the first performance
     step after a promotion fits it, so no separate job has to remember to.
     """
-    from driftloop.model import Registry
     from driftloop.performance import calibrate_model, load_calibrator
 
-    model_uri = Registry(ctx.db, ctx.store).current_uri()
     reference = settings.monitor.reference_images
-    if not model_uri or not reference or load_calibrator(model_uri) is not None:
+    if not reference or load_calibrator(model_uri) is not None:
         return
     calibrator = calibrate_model(model_uri, reference)
     log.info("calibrated the champion %s on %s: %s", model_uri, reference, calibrator)

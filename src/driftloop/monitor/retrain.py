@@ -12,8 +12,8 @@ from typing import Any
 from driftloop.config import Settings
 from driftloop.errors import ConfigError
 from driftloop.monitor.branch import _promoted
-from driftloop.monitor.runs import open_context
-from driftloop.monitor.steps import _champion_uri, _plain
+from driftloop.monitor.runs import champion_uri, open_context
+from driftloop.monitor.steps import _plain
 from driftloop.storage.artifacts import ArtifactStore
 
 __all__ = ["launch_manual", "refresh_baseline"]
@@ -55,7 +55,7 @@ def refresh_baseline(
         )
     today = dt.date.today()
     with open_context(settings) as ctx, tempfile.TemporaryDirectory(prefix="baseline-") as tmp:
-        model_uri = _champion_uri(ctx)
+        model_uri = champion_uri(ctx)
         scratch = ArtifactStore(tmp)
         summary = ingest(source, today, settings, db=None, store=scratch)
         features_dir = scratch.uri("features")

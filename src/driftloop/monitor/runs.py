@@ -23,7 +23,15 @@ from driftloop.storage.artifacts import ArtifactStore, Layout
 from driftloop.storage.db import Database
 from driftloop.storage.models import MonitoringRun
 
-__all__ = ["Context", "open_context", "parse_day", "run_key", "timed", "update_run"]
+__all__ = [
+    "Context",
+    "champion_uri",
+    "open_context",
+    "parse_day",
+    "run_key",
+    "timed",
+    "update_run",
+]
 
 log = logging.getLogger(__name__)
 
@@ -139,3 +147,11 @@ def timed(db: Database, day: dt.date, step: str) -> Iterator[None]:
         except StorageError as exc:
             log.warning("could not record the timing of %s: %s", step, exc)
         log.info("step %s for %s took %.2f s", step, day.isoformat(), seconds)
+
+
+def champion_uri(ctx: Context) -> str | None:
+    """The current champion model's folder, or None before the first promotion."""
+    from driftloop.model import Registry
+
+    uri = Registry(ctx.db, ctx.store).current_uri()
+    return str(uri) if uri else None

@@ -19,7 +19,15 @@ from sqlalchemy import delete, select
 from driftloop.config import Settings
 from driftloop.errors import ConfigError, InputError
 from driftloop.monitor.performance import report_sections, with_performance
-from driftloop.monitor.runs import Context, get_run, open_context, parse_day, run_key, timed
+from driftloop.monitor.runs import (
+    Context,
+    champion_uri,
+    get_run,
+    open_context,
+    parse_day,
+    run_key,
+    timed,
+)
 from driftloop.monitor.runs import update_run as _update
 from driftloop.results import DriftResult
 from driftloop.storage.artifacts import ArtifactStore
@@ -122,14 +130,6 @@ def step_ingest(
     return out
 
 
-def _champion_uri(ctx: Context) -> str | None:
-    from driftloop.model import Registry
-
-    registry = Registry(ctx.db, ctx.store)
-    uri = registry.current_uri()
-    return str(uri) if uri else None
-
-
 def step_extract(
     settings: Settings,
     logical_date: DateLike,
@@ -152,7 +152,7 @@ def step_extract(
     with open_context(settings, db, store) as ctx:
         manifest = manifest_uri or ctx.layout.manifest(day)
         if model_uri is None and use_champion:
-            model_uri = _champion_uri(ctx)
+            model_uri = champion_uri(ctx)
         with timed(ctx.db, day, "extract" if shard is None else f"extract[{shard}]"):
             summary = extract(
                 manifest,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,7 +237,7 @@ class WorkingImage:
     pixels: U8  # (working_size, working_size) grey
     block_crop: U8  # full-resolution grey central crop, aligned to the 8x8 JPEG grid
     meta: ImageMeta
-    histogram: NDArray[np.float64] | None = None  # 256-bin histogram of ``pixels``, if known
+    histogram: NDArray[np.float64]  # 256-bin histogram of ``pixels``
 
 
 def _grey(arr: U8) -> U8:
@@ -259,17 +260,21 @@ def crop_box(width: int, height: int, side: int = BLOCK_CROP) -> tuple[int, int,
     return x0, y0, x0 + w, y0 + h
 
 
-def _shrink(grey: Image.Image, size: int) -> tuple[U8, NDArray[np.float64]]:
+def _shrink(grey: U8, size: int) -> U8:
     """Box-average by the largest whole factor that stays >= ``size``, then bilinear to it.
 
-    PIL's ``reduce`` (C) measured faster than numpy block sums on decoded images
-    (cache-cold); returns the pixels and their 256-bin histogram (PIL, C).
+    The box average (:func:`kernels.box_reduce`) leaves out the few edge rows and
+    columns that fill no whole box; a non-square or odd-sized image is then
+    resized bilinearly (PIL) to the ``size`` square.
     """
-    factor = min(grey.width, grey.height) // size
-    im = grey.reduce(factor) if factor >= 2 else grey
-    if im.size != (size, size):
-        im = im.resize((size, size), Image.Resampling.BILINEAR)
-    return np.asarray(im, dtype=np.uint8), np.asarray(im.histogram(), dtype=np.float64)
+    from driftloop.features import kernels
+
+    factor = min(grey.shape) // size
+    small = kernels.box_reduce(grey, factor) if factor >= 2 else grey
+    if small.shape != (size, size):
+        resized = Image.fromarray(small).resize((size, size), Image.Resampling.BILINEAR)
+        small = np.asarray(resized, dtype=np.uint8)
+    return small
 
 
 def load_working(uri: str, working_size: int, fmt: str | None = None) -> WorkingImage:
@@ -279,12 +284,23 @@ def load_working(uri: str, working_size: int, fmt: str | None = None) -> Working
     ``reduce``) and resized bilinearly for any remainder. JPEG draft mode (DCT
     scaling) would decode faster, but its 1/4 and 1/8 scales blur the 8x8 block
     edges away, so blockiness could no longer tell quality 10 from 95
-    (bench/extract/results.md). ``fmt`` (the manifest's format) skips sniffing for DICOM.
+    (bench/extract/results.md). Greyscale JPEGs (every MRI JPEG) are decoded from
+    their bytes by libjpeg-turbo through simplejpeg, without PIL's per-file Python
+    set-up: the same library and IDCT as PIL, so the same pixels. Anything else,
+    or a JPEG simplejpeg declines, goes through PIL. ``fmt`` (the manifest's
+    format) skips sniffing for DICOM.
     """
     source = _open_local_or_remote(uri)
     if fmt == "DICOM" or (fmt is None and _sniff_dicom(source, uri)):
         arr, meta = decode_dicom(source)
-        return _working(Image.fromarray(_grey(arr)), meta, working_size)
+        return _working(_grey(arr), meta, working_size)
+    if fmt in ("JPEG", None):
+        data = _read_all(source)
+        fast = _decode_grey_jpeg(data)
+        if fast is not None:
+            grey, meta = fast
+            return _working(grey, meta, working_size)
+        source = io.BytesIO(data)
     # Ingest already enforced max_pixels, so PIL's own bomb warning is not needed.
     with Image.open(source) as im:
         quality = None
@@ -293,14 +309,87 @@ def load_working(uri: str, working_size: int, fmt: str | None = None) -> Working
         meta = ImageMeta(str(im.format), im.width, im.height, mode_channels(im.mode),
                          mode_bit_depth(im.mode), im.mode, quality)  # fmt: skip
         im.load()
-        grey = im if im.mode == "L" else Image.fromarray(_grey(pil_to_array(im)))
-        return _working(grey, meta, working_size)  # inside: a closed image cannot be read
+        return _working(_grey(pil_to_array(im)), meta, working_size)
 
 
-def _working(grey: Image.Image, meta: ImageMeta, working_size: int) -> WorkingImage:
-    pixels, hist = _shrink(grey, working_size)
-    crop = np.asarray(grey.crop(crop_box(grey.width, grey.height)), dtype=np.uint8)
-    return WorkingImage(pixels, crop, meta, hist)
+def _read_all(source: str | IO[bytes]) -> bytes:
+    if isinstance(source, str):
+        with open(source, "rb") as fh:
+            return fh.read()
+    with source:
+        return source.read()
+
+
+def _decode_grey_jpeg(data: bytes) -> tuple[U8, ImageMeta] | None:
+    """A greyscale 8-bit JPEG decoded by simplejpeg, or None when PIL should do it."""
+    import simplejpeg
+
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    try:
+        height, width, colour, _ = simplejpeg.decode_jpeg_header(data)
+        if colour != "Gray":
+            return None
+        pixels = simplejpeg.decode_jpeg(data, colorspace="GRAY")[..., 0]
+    except ValueError:  # corrupt or unusual (12-bit, arithmetic coding): PIL decides
+        return None
+    quality = _dqt_quality(_luma_table(data))
+    return pixels, ImageMeta("JPEG", width, height, 1, 8, "L", quality)
+
+
+# Position in the 8x8 block (row-major) of the k-th coefficient a DQT segment stores.
+_ZIGZAG = (
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48,
+    41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,
+    30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
+)  # fmt: skip
+
+
+def _luma_table(data: bytes) -> bytes:
+    """The stored bytes of quantisation table 0 (64, or 128 for 16-bit), b"" if none.
+
+    Walks the marker segments up to the first scan; every table comes before it.
+    """
+    pos, end = 2, len(data)
+    while pos + 4 <= end and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan
+            break
+        length = (data[pos + 2] << 8) | data[pos + 3]
+        if marker == 0xDB:
+            seg, i = data[pos + 4 : pos + 2 + length], 0
+            while i < len(seg):
+                n = 128 if seg[i] >> 4 else 64
+                if seg[i] & 15 == 0:
+                    raw = seg[i + 1 : i + 1 + n]
+                    return raw if len(raw) == n else b""
+                i += 1 + n
+        pos += 2 + length
+    return b""
+
+
+@functools.lru_cache(maxsize=256)
+def _dqt_quality(raw: bytes) -> float | None:
+    """:func:`jpeg_quality` of a stored table (zig-zag order, as in the file)."""
+    if len(raw) not in (64, 128):
+        return None
+    stored = struct.unpack(">64H", raw) if len(raw) == 128 else tuple(raw)
+    natural = [0] * 64
+    for k, value in enumerate(stored):
+        natural[_ZIGZAG[k]] = value
+    return jpeg_quality({0: natural})
+
+
+def _working(grey: U8, meta: ImageMeta, working_size: int) -> WorkingImage:
+    """Working image and its histogram, plus the blockiness crop (a view, no copy)."""
+    from driftloop.features import kernels
+
+    pixels = _shrink(np.ascontiguousarray(grey), working_size)
+    x0, y0, x1, y1 = crop_box(grey.shape[1], grey.shape[0])
+    return WorkingImage(pixels, grey[y0:y1, x0:x1], meta, kernels.histogram(pixels))
 
 
 def _sniff_dicom(source: str | IO[bytes], uri: str) -> bool:

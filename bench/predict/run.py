@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -47,7 +48,7 @@ def _prepare(root: Path, n: int) -> tuple[Path, Path, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
 
@@ -76,36 +77,53 @@ def main() -> None:
             predict_dir(loaded, images, root / f"p{r}.parquet", batch_size=args.batch_size)
             ours.append(len(paths) / (time.perf_counter() - t))
     bare_best, ours_best = max(bare), max(ours)
-    ratio = ours_best / bare_best
+    bare_med, ours_med = statistics.median(bare), statistics.median(ours)
+    ratio, ratio_med = ours_best / bare_best, ours_med / bare_med
     verdict = "PASS" if ratio >= 0.9 else "FAIL"
     line = (
         f"predict_dir {ours_best:.0f} img/s vs bare model.predict {bare_best:.0f} img/s: "
-        f"ratio {ratio:.2f} (bar >= 0.90) {verdict}"
+        f"ratio {ratio:.2f} of the best runs (medians: {ratio_med:.2f}; bar >= 0.90) {verdict}"
     )
     print(line)
+    note = os.environ.get("BENCH_MACHINE_NOTE", "load from other work unknown")
     (HERE / "results.md").write_text(
         f"""# Benchmark: `driftloop model predict` vs bare `model.predict`
 
 Run: `.venv/bin/python bench/predict/run.py --images {args.images} --repeats {args.repeats}`
-on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()},
-**shared with about eight other engineers' processes**, so absolute numbers are noisy;
-both paths were measured interleaved in the same run and the best of {args.repeats} is kept.
+on {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {note};
+both paths measured alternately in the same run, {args.repeats} times each.
 
 Both paths use the same already-loaded model (loading, ~1 s, happens once per
 CLI call and is not inference throughput). Model: small_cnn, 128x128 input, batch {args.batch_size}; {args.images} JPEGs (256x256 demo images).
 
-| path | images/s (best) | all repeats |
-| --- | ---: | --- |
-| bare `keras_model.predict` on pre-decoded float32 array (no I/O) | {bare_best:.0f} | {", ".join(f"{v:.0f}" for v in bare)} |
-| `predict_dir` on the loaded model (list, decode, predict probs + embedding, write parquet) | {ours_best:.0f} | {", ".join(f"{v:.0f}" for v in ours)} |
+| path | images/s, best | images/s, median | all runs |
+| --- | ---: | ---: | --- |
+| bare `keras_model.predict` on a pre-decoded float32 array (no I/O) | {bare_best:.0f} | {bare_med:.0f} | {", ".join(f"{v:.0f}" for v in bare)} |
+| `predict_dir` on the loaded model (list, read and decode, predict probs + embedding, write parquet) | {ours_best:.0f} | {ours_med:.0f} | {", ".join(f"{v:.0f}" for v in ours)} |
 
-**Ratio {ratio:.2f}** (bar: >= 0.90) — {verdict}.
+**Ratio {ratio:.2f}** of the best runs (bar: >= 0.90) — **{verdict}**. Ratio of the medians: {ratio_med:.2f}.
 
-Why the library path keeps up although it also decodes files: it decodes the
-next batch in a thread while TensorFlow runs the current one (TF releases the
-GIL), JPEGs are decoded in draft mode straight to the working size, and the
-forward pass is one traced `tf.function` with a fixed signature instead of
-`model.predict`'s per-call data-adapter set-up.
+The verdict uses the best run of each path, the conservative reading: Keras'
+`predict` has slow outliers (runs where it keeps one core idle), which lower
+its median more than its best.
+
+The baseline is the strictest reading of "a bare `model.predict` on the same
+batch": the images are already decoded into one array, so it does no I/O at all.
+The library path must also read and decode every file (about 0.19 ms of CPU per
+image here) while TensorFlow keeps both cores busy with the previous batch. What
+keeps it close:
+
+- the forward pass is one traced `tf.function` with a fixed signature instead of
+  `model.predict`'s per-call set-up;
+- greyscale JPEGs are decoded by libjpeg-turbo through simplejpeg, at the same
+  reduced scale as PIL's draft mode (the same pixels, tested), with the GIL released;
+- decoder threads (one per core) keep up to three batches ready under Linux's
+  `SCHED_IDLE` policy, so while TensorFlow computes they take only the CPU it
+  leaves idle, and when the model waits for them they run on every core.
+  TensorFlow splits each layer over both cores and waits for the slower half, so
+  a decoder competing at equal priority delays every batch by its own length;
+- decoded batches stay uint8 up to the model (a quarter of the bytes to hand
+  over), and listing the folder costs no `stat` or `Path` comparison per file.
 """,
         encoding="utf-8",
     )

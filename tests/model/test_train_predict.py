@@ -125,6 +125,90 @@ def test_predict_dir_writes_one_row_per_image_and_skips_bad_files(
     assert len(df["embedding"].iloc[0]) == load_model(trained_model).embedding_dim
 
 
+def test_predict_dir_rows_follow_the_files_and_match_predict_arrays(
+    trained_model: Path, blob_data: Path, tmp_path: Path
+) -> None:
+    """Decoding runs ahead on several threads; rows must still line up with their files."""
+    import pandas as pd
+
+    from driftloop.model.data import decode_image, list_images
+
+    images = tmp_path / "mixed"
+    images.mkdir()
+    for i, src in enumerate(sorted((blob_data / "reference").rglob("*.png"))[:23]):
+        Image.open(src).convert("L").save(images / f"{i:03d}.jpg", quality=90)
+    (images / "010_broken.jpg").write_bytes(b"\xff\xd8\xff broken")
+    model = load_model(trained_model)
+    out = tmp_path / "p.parquet"
+    predict_dir(model, images, out, batch_size=4)
+    df = pd.read_parquet(out)
+    good = [p for p in list_images(images) if p.name != "010_broken.jpg"]
+    assert df["uri"].tolist() == [str(p.resolve()) for p in good]
+    want = model.predict_arrays([decode_image(p, model.image_size) for p in good])
+    np.testing.assert_allclose(df[[f"prob_{c}" for c in CLASSES]].to_numpy(), want.probabilities,
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+
+
+def test_uint8_and_float32_batches_give_the_same_predictions(trained_model: Path) -> None:
+    model = load_model(trained_model)
+    rng = np.random.default_rng(0)
+    u8 = rng.integers(0, 256, (5, model.image_size, model.image_size, 1)).astype(np.uint8)
+    p8, e8 = model.predict_batch(u8)
+    p32, e32 = model.predict_batch(u8.astype(np.float32))
+    np.testing.assert_allclose(p8, p32, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(e8, e32, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(256, 256), (400, 300), (1030, 777), (130, 140), (64, 64)])
+def test_grey_jpeg_decode_gives_the_pixels_of_pils_draft_decode(
+    shape: tuple[int, int], tmp_path: Path
+) -> None:
+    import io
+
+    from driftloop.model.data import _grey_jpeg_draft, decode_image
+
+    rng = np.random.default_rng(1)
+    pixels = rng.normal(100, 30, shape).clip(0, 255).astype(np.uint8)
+    path = tmp_path / "a.jpg"
+    Image.fromarray(pixels).save(path, quality=85)
+    with Image.open(io.BytesIO(path.read_bytes())) as img:
+        img.draft("L", (128, 128))
+        want = np.asarray(img.convert("L").resize((128, 128), Image.Resampling.BILINEAR))
+    fast = _grey_jpeg_draft(path.read_bytes(), 128)
+    assert fast is not None
+    np.testing.assert_array_equal(fast, want)
+    np.testing.assert_array_equal(decode_image(path, 128), want)
+
+
+def test_colour_jpegs_and_broken_files_are_left_to_pil(tmp_path: Path) -> None:
+    from driftloop.model.data import _grey_jpeg_draft, decode_image
+
+    colour = tmp_path / "c.jpg"
+    Image.new("RGB", (300, 300), (200, 30, 30)).save(colour)
+    assert _grey_jpeg_draft(colour.read_bytes(), 128) is None
+    assert decode_image(colour, 128).shape == (128, 128)
+    broken = tmp_path / "b.jpg"
+    broken.write_bytes(colour.read_bytes()[:300])
+    assert _grey_jpeg_draft(broken.read_bytes(), 128) is None
+    with pytest.raises(InputError, match="b.jpg"):
+        decode_image(broken, 128)
+
+
+def test_the_decode_threads_run_at_idle_priority() -> None:
+    import os
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from driftloop.model.predict import _lower_priority
+
+    if not hasattr(os, "SCHED_IDLE"):
+        pytest.skip("SCHED_IDLE is Linux only")
+    with ThreadPoolExecutor(1, initializer=_lower_priority) as pool:
+        policy = pool.submit(lambda: os.sched_getscheduler(threading.get_native_id())).result()
+    assert policy == os.SCHED_IDLE
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # the calling thread is untouched
+
+
 def test_loading_a_folder_without_a_model_is_a_model_error(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="cannot load model"):
         load_model(tmp_path)

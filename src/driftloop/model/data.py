@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import logging
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -56,10 +58,21 @@ def list_images(folder: str | Path) -> list[Path]:
     root = Path(folder)
     if not root.is_dir():
         raise InputError(f"image folder '{root}' does not exist; pass a folder of .jpg/.png files")
-    found = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    # scandir's entries know their type (no stat per file); sorting on the split path
+    # gives Path's own order at a fraction of the cost of comparing Path objects.
+    found = [Path(p) for p in sorted(_image_files(str(root)), key=lambda p: p.split(os.sep))]
     if not found:
         raise InputError(f"image folder '{root}' holds no .jpg/.png images")
     return found
+
+
+def _image_files(folder: str) -> Iterator[str]:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                yield from _image_files(entry.path)
+            elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
+                yield entry.path
 
 
 def list_labelled(
@@ -139,12 +152,20 @@ def resize_grey(array: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:
 
 
 def decode_image(path: str | Path, size: int) -> NDArray[np.uint8]:
-    """Decode one file to a ``size`` x ``size`` uint8 grey array."""
+    """Decode one file to a ``size`` x ``size`` uint8 grey array.
+
+    JPEGs are decoded at a reduced scale when the file is at least twice the
+    working size (libjpeg's DCT scaling: PIL's draft mode, ~2.6x faster than a
+    full decode and a resize), then resized bilinearly to the square.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
-            # JPEG draft decoding at a reduced scale is ~2.6x faster than full decode + resize.
+        data = Path(path).read_bytes()
+        fast = _grey_jpeg_draft(data, size)
+        if fast is not None:
+            return fast
+        with Image.open(io.BytesIO(data)) as img:
             img.draft("L", (size, size))
             grey = img.convert("L")
             if grey.size != (size, size):
@@ -154,6 +175,38 @@ def decode_image(path: str | Path, size: int) -> NDArray[np.uint8]:
         raise InputError(
             f"cannot decode image '{path}': {exc}; remove or replace the file"
         ) from None
+
+
+def _grey_jpeg_draft(data: bytes, size: int) -> NDArray[np.uint8] | None:
+    """PIL's draft decode of a greyscale JPEG, done by simplejpeg; None leaves it to PIL.
+
+    The same libjpeg-turbo and the same scale PIL's ``draft`` picks (1/8, 1/4,
+    1/2 or 1), so the same pixels (tested), without PIL's per-file Python work
+    and with the GIL released while decoding.
+    """
+    import simplejpeg
+    from PIL import Image
+
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    try:
+        height, width, colour, _ = simplejpeg.decode_jpeg_header(data)
+        if colour != "Gray":
+            return None
+        ratio = min(width // size, height // size)
+        scale = next((s for s in (8, 4, 2) if ratio >= s), 1)
+        shape = (-(-height // scale), -(-width // scale))
+        pixels = simplejpeg.decode_jpeg(
+            data, colorspace="GRAY", min_height=shape[0], min_width=shape[1]
+        )[..., 0]
+    except ValueError:  # corrupt or unusual: PIL decides, and words the error
+        return None
+    if pixels.shape != shape:
+        return None
+    if shape != (size, size):
+        resized = Image.fromarray(pixels).resize((size, size), Image.Resampling.BILINEAR)
+        return np.asarray(resized, dtype=np.uint8)
+    return np.ascontiguousarray(pixels)
 
 
 def load_labelled(

@@ -64,9 +64,17 @@ class LoadedModel:
         emb = keras_model.get_layer(EMBEDDING_LAYER).output
         self._two = keras.Model(keras_model.inputs, [keras_model.outputs[0], emb])
         self.embedding_dim = int(emb.shape[-1])
-        spec = tf.TensorSpec((None, self.image_size, self.image_size, 1), tf.float32)
+        shape = (None, self.image_size, self.image_size, 1)
         # One trace for every batch size: Keras' predict() re-plans per call, this does not.
-        self._forward = tf.function(lambda x: self._two(x, training=False), input_signature=[spec])
+        self._forward = tf.function(
+            lambda x: self._two(x, training=False),
+            input_signature=[tf.TensorSpec(shape, tf.float32)],
+        )
+        # Decoded files stay uint8 up to here: a quarter of the bytes to hand over.
+        self._forward_u8 = tf.function(
+            lambda x: self._two(tf.cast(x, tf.float32), training=False),
+            input_signature=[tf.TensorSpec(shape, tf.uint8)],
+        )
         self._cam_model: Any = None
 
     def _batch(self, arrays: Sequence[NDArray[Any]]) -> NDArray[np.float32]:
@@ -76,11 +84,13 @@ class LoadedModel:
             out[i, ..., 0] = resize_grey(to_grey(arr), size)
         return out
 
-    def predict_batch(
-        self, batch: NDArray[np.float32]
-    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        """Probabilities and embeddings for one prepared batch ``(n, S, S, 1)`` of raw pixels."""
-        probs, emb = self._forward(batch)
+    def predict_batch(self, batch: NDArray[Any]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+        """Probabilities and embeddings for one prepared batch ``(n, S, S, 1)`` of raw pixels.
+
+        ``batch`` is uint8 (as decoded) or float32 (0–255; the model rescales).
+        """
+        forward = self._forward_u8 if batch.dtype == np.uint8 else self._forward
+        probs, emb = forward(batch)
         return np.asarray(probs, dtype=np.float32), np.asarray(emb, dtype=np.float32)
 
     def _wrap(self, probs: NDArray[np.float32], emb: NDArray[np.float32]) -> Predictions:
@@ -219,12 +229,12 @@ def load_model(uri: str | Path) -> LoadedModel:
     return LoadedModel(keras_model, classes, version, folder)
 
 
-def _decode_chunk(paths: Sequence[Path], size: int) -> tuple[NDArray[np.float32], list[int]]:
-    """Decode ``paths`` into a batch; returns the batch and the indices that decoded."""
+def _decode_chunk(paths: Sequence[Path], size: int) -> tuple[NDArray[np.uint8], list[int]]:
+    """Decode ``paths`` into a uint8 batch; returns it and the indices that decoded."""
     from driftloop.errors import InputError
     from driftloop.model.data import decode_image
 
-    batch = np.empty((len(paths), size, size, 1), dtype=np.float32)
+    batch = np.empty((len(paths), size, size, 1), dtype=np.uint8)
     ok: list[int] = []
     for i, path in enumerate(paths):
         try:
@@ -233,6 +243,23 @@ def _decode_chunk(paths: Sequence[Path], size: int) -> tuple[NDArray[np.float32]
         except InputError as exc:
             log.warning("skipped %s", exc)
     return batch[: len(ok)], ok
+
+
+def _lower_priority() -> None:
+    """Let the decode thread run only on CPU that TensorFlow leaves idle (Linux).
+
+    TensorFlow splits each layer over every core and waits for the slowest part,
+    so a decoder competing at equal priority delays the whole batch by its own
+    length. Under ``SCHED_IDLE`` it fills the gaps between TensorFlow's bursts
+    instead (and still runs at full speed when the model waits for it). On Linux
+    a thread's scheduling policy is its own; elsewhere this does nothing.
+    """
+    import contextlib
+    import os
+    import threading
+
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
 
 
 def predict_dir(
@@ -250,6 +277,8 @@ def predict_dir(
     Files that cannot be decoded are skipped and counted. Decoding the next batch
     overlaps with inference on the current one (TensorFlow releases the GIL).
     """
+    import os
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
     import pyarrow as pa
@@ -260,24 +289,30 @@ def predict_dir(
     from driftloop.storage.artifacts import ArtifactStore
 
     model = model_uri if isinstance(model_uri, LoadedModel) else load_model(model_uri)
-    paths = list_images(images_dir)
+    # Resolve the folder once: its files are then absolute already (resolving each
+    # file walks every path component, a measurable cost per image).
+    paths = list_images(Path(images_dir).resolve())
     chunks = [paths[i : i + batch_size] for i in range(0, len(paths), batch_size)]
     uris: list[str] = []
     probs: list[NDArray[np.float32]] = []
     embs: list[NDArray[np.float32]] = []
     bar = tqdm(total=len(paths), unit="img", desc="predict", disable=not progress)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_decode_chunk, chunks[0], model.image_size) if chunks else None
+    # Decoder threads, one per core, at idle priority (see _lower_priority), keep a
+    # few batches ready: while TensorFlow computes they take only the CPU it leaves
+    # idle, and when the model waits for them they run on every core.
+    workers = max(1, os.cpu_count() or 1)
+    depth = workers + 1
+    with ThreadPoolExecutor(max_workers=workers, initializer=_lower_priority) as pool:
+        ahead = deque(pool.submit(_decode_chunk, c, model.image_size) for c in chunks[:depth])
         for n, chunk in enumerate(chunks):
-            assert pending is not None
-            batch, ok = pending.result()
-            if n + 1 < len(chunks):
-                pending = pool.submit(_decode_chunk, chunks[n + 1], model.image_size)
+            batch, ok = ahead.popleft().result()
+            if n + depth < len(chunks):
+                ahead.append(pool.submit(_decode_chunk, chunks[n + depth], model.image_size))
             if ok:
                 p, e = model.predict_batch(batch)
                 probs.append(p)
                 embs.append(e)
-                uris.extend(str(chunk[i].resolve()) for i in ok)
+                uris.extend(str(chunk[i]) for i in ok)
             bar.update(len(chunk))
     bar.close()
     result = (

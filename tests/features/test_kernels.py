@@ -272,3 +272,13 @@ def test_fast_and_pil_paths_give_the_same_working_image(tmp_path):
     np.testing.assert_array_equal(fast.pixels, slow.pixels)
     np.testing.assert_array_equal(fast.block_crop, slow.block_crop)
     np.testing.assert_array_equal(fast.histogram, slow.histogram)
+
+
+def test_warm_compiles_the_signatures_extraction_uses():
+    kernels.warm()
+    for kernel in (kernels.box_reduce, kernels.texture, kernels.blockiness, kernels.foreground,
+                   kernels.histogram, kernels.histogram_features):  # fmt: skip
+        assert kernel.signatures, kernel
+    # The blockiness crop is a strided view: its own compiled variant, made at build time too.
+    layouts = {sig[0].layout for sig in kernels.blockiness.signatures}
+    assert {"C", "A"} <= layouts

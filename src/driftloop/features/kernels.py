@@ -16,7 +16,16 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["blockiness", "foreground", "texture"]
+__all__ = [
+    "blockiness",
+    "box_reduce",
+    "foreground",
+    "histogram",
+    "histogram_features",
+    "otsu",
+    "texture",
+    "warm",
+]
 
 
 @njit(cache=True, nogil=True)
@@ -262,3 +271,19 @@ def histogram_features(hist: NDArray[np.float64]) -> tuple[float, ...]:  # pragm
         1.0 - cum[252],
         float(otsu(hist, cum)),
     )
+
+
+def warm() -> None:
+    """Compile every loop for the argument types extraction passes, into numba's cache.
+
+    Container images run this at build time, so pods start with the compiled code
+    (and never need to write a cache on a read-only file system).
+    """
+    full = np.zeros((64, 64), dtype=np.uint8)
+    box_reduce(full, 4)
+    for pixels in (full, full[8:40, 8:40]):  # contiguous, and a crop (a strided view)
+        blockiness(pixels, 8)
+        texture(pixels)
+        foreground(pixels, 0)
+        histogram(pixels)
+    histogram_features(histogram(full) + 1.0)

@@ -35,6 +35,7 @@ __all__ = [
     "WorkingImage",
     "crop_box",
     "decode_dicom",
+    "decode_grey_jpeg",
     "is_dicom",
     "jpeg_quality",
     "load_image",
@@ -320,8 +321,16 @@ def _read_all(source: str | IO[bytes]) -> bytes:
         return source.read()
 
 
-def _decode_grey_jpeg(data: bytes) -> tuple[U8, ImageMeta] | None:
-    """A greyscale 8-bit JPEG decoded by simplejpeg, or None when PIL should do it."""
+def decode_grey_jpeg(data: bytes, draft: int = 0) -> tuple[U8, int, int] | None:
+    """A greyscale JPEG decoded by libjpeg-turbo (simplejpeg): ``(pixels, width, height)``.
+
+    The same library and accurate IDCT as PIL, so the same pixels (tested), without
+    PIL's per-file Python work and with the GIL released. With ``draft``, decodes at
+    the reduced scale PIL's ``draft("L", (draft, draft))`` picks (1/8, 1/4, 1/2 or 1).
+    Width and height are the file's own. None for anything else, or for a file
+    simplejpeg refuses (corrupt, 12-bit, arithmetic coding): PIL decides, and words
+    the error.
+    """
     import simplejpeg
 
     if not data.startswith(b"\xff\xd8"):
@@ -330,9 +339,22 @@ def _decode_grey_jpeg(data: bytes) -> tuple[U8, ImageMeta] | None:
         height, width, colour, _ = simplejpeg.decode_jpeg_header(data)
         if colour != "Gray":
             return None
-        pixels = simplejpeg.decode_jpeg(data, colorspace="GRAY")[..., 0]
-    except ValueError:  # corrupt or unusual (12-bit, arithmetic coding): PIL decides
+        ratio = min(width // draft, height // draft) if draft else 1
+        scale = next((s for s in (8, 4, 2) if ratio >= s), 1)
+        shape = (-(-height // scale), -(-width // scale))
+        pixels = simplejpeg.decode_jpeg(
+            data, colorspace="GRAY", min_height=shape[0], min_width=shape[1]
+        )[..., 0]
+    except ValueError:
         return None
+    return (pixels, width, height) if pixels.shape == shape else None
+
+
+def _decode_grey_jpeg(data: bytes) -> tuple[U8, ImageMeta] | None:
+    decoded = decode_grey_jpeg(data)
+    if decoded is None:
+        return None
+    pixels, width, height = decoded
     quality = _dqt_quality(_luma_table(data))
     return pixels, ImageMeta("JPEG", width, height, 1, 8, "L", quality)
 

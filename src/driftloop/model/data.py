@@ -178,32 +178,16 @@ def decode_image(path: str | Path, size: int) -> NDArray[np.uint8]:
 
 
 def _grey_jpeg_draft(data: bytes, size: int) -> NDArray[np.uint8] | None:
-    """PIL's draft decode of a greyscale JPEG, done by simplejpeg; None leaves it to PIL.
-
-    The same libjpeg-turbo and the same scale PIL's ``draft`` picks (1/8, 1/4,
-    1/2 or 1), so the same pixels (tested), without PIL's per-file Python work
-    and with the GIL released while decoding.
-    """
-    import simplejpeg
+    """PIL's draft decode of a greyscale JPEG, by simplejpeg; None leaves it to PIL."""
     from PIL import Image
 
-    if not data.startswith(b"\xff\xd8"):
+    from driftloop.features.image import decode_grey_jpeg
+
+    decoded = decode_grey_jpeg(data, draft=size)
+    if decoded is None:
         return None
-    try:
-        height, width, colour, _ = simplejpeg.decode_jpeg_header(data)
-        if colour != "Gray":
-            return None
-        ratio = min(width // size, height // size)
-        scale = next((s for s in (8, 4, 2) if ratio >= s), 1)
-        shape = (-(-height // scale), -(-width // scale))
-        pixels = simplejpeg.decode_jpeg(
-            data, colorspace="GRAY", min_height=shape[0], min_width=shape[1]
-        )[..., 0]
-    except ValueError:  # corrupt or unusual: PIL decides, and words the error
-        return None
-    if pixels.shape != shape:
-        return None
-    if shape != (size, size):
+    pixels = decoded[0]
+    if pixels.shape != (size, size):
         resized = Image.fromarray(pixels).resize((size, size), Image.Resampling.BILINEAR)
         return np.asarray(resized, dtype=np.uint8)
     return np.ascontiguousarray(pixels)

@@ -246,7 +246,7 @@ def _decode_chunk(paths: Sequence[Path], size: int) -> tuple[NDArray[np.uint8], 
 
 
 def _lower_priority() -> None:
-    """Let the decode thread run only on CPU that TensorFlow leaves idle (Linux).
+    """Let a decoder thread run only on CPU that TensorFlow leaves idle (Linux).
 
     TensorFlow splits each layer over every core and waits for the slowest part,
     so a decoder competing at equal priority delays the whole batch by its own
@@ -274,8 +274,9 @@ def predict_dir(
 
     Columns: ``uri, pred_class, confidence, prob_<class>..., embedding`` (list<float32>).
     ``model_uri`` may also be an already loaded model (serving, benchmarks).
-    Files that cannot be decoded are skipped and counted. Decoding the next batch
-    overlaps with inference on the current one (TensorFlow releases the GIL).
+    Files that cannot be decoded are skipped and counted. Decoding runs a few
+    batches ahead of inference, on idle-priority threads (TensorFlow and the JPEG
+    decoder both release the GIL).
     """
     import os
     from collections import deque

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,25 @@ from driftloop.storage.artifacts import ArtifactStore, Layout
 from driftloop.storage.db import Database, upgrade
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium; Playwright never downloads a browser
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium_launch() -> dict[str, Any]:
+    """Keyword arguments for Playwright's ``chromium.launch`` in every browser test."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: apt-get install -y chromium (scripts/setup.sh does)")
+    return {"executable_path": CHROMIUM, "args": list(CHROMIUM_ARGS)}
 
 
 @pytest.fixture(scope="session")

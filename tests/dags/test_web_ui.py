@@ -29,15 +29,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 DAG_ID = "image_drift_monitor"
 CLEAN_DAY = "2026-11-02"  # a demo production day with no drift
 START_TIMEOUT = 180.0
@@ -247,7 +238,7 @@ def _finished(server: Standalone, run_id: str) -> str | None:
 
 
 def test_a_run_triggered_through_the_form_succeeds_and_its_log_shows_the_counts(
-    standalone: Standalone, demo_tiny: Path, test_output: Path
+    standalone: Standalone, demo_tiny: Path, test_output: Path, chromium_launch: dict[str, Any]
 ) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -255,7 +246,7 @@ def test_a_run_triggered_through_the_form_succeeds_and_its_log_shows_the_counts(
     source = str(demo_tiny / "production" / CLEAN_DAY)
     started = time.monotonic()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(**chromium_launch)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1150})
             page.set_default_timeout(60_000)
